@@ -1,0 +1,120 @@
+"""Speed of the engine against scikit-learn, measured in one run on this machine (ratios, medians of repeats).
+
+  MLP    WineQT training split (914 rows, standardised), hidden [32, 64], relu, plain SGD, same epochs,
+         batch size 1, 32 and the full set.                                       goal: ratio ≤ 0.7
+  KNN    Spotify: 91 200 training rows × 11 400 queries × 15 standardised features, k = 23,
+         vs KNeighborsClassifier(algorithm='brute', n_jobs=-1).                   goal: ratio ≤ 1.0,
+         predictions equal except where a distance tie at the k-th neighbour makes the neighbour set ambiguous.
+
+Prints a markdown table and writes it to build/benchmark.md. Usage: python benchmarks/bench.py [--repeats N]
+"""
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import sklearn
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier as SklearnMLP
+from sklearn.preprocessing import StandardScaler
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import helpers  # noqa: E402
+
+
+def median_time(function, repeats):
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def wine_training_split():
+    wine = helpers.load_wine()
+    parts = helpers.train_val_test_split(wine.drop(columns=["Id", "quality"]).to_numpy(), wine.quality.to_numpy(),
+                                         seed=0, stratify=wine.quality.to_numpy())
+    (X_train, _, _), (y_train, _, _) = parts
+    return StandardScaler().fit_transform(X_train), y_train
+
+
+def bench_mlp(repeats):
+    X, y = wine_training_split()
+    rows = []
+    for label, optimizer, batch_size, epochs in [("1 (sgd)", "sgd", 1, 20), ("32", "mini_batch_gd", 32, 100),
+                                                 (f"{len(X)} (full)", "batch_gd", len(X), 500)]:
+        ours = lambda: helpers.MLPClassifier([32, 64], activation="relu", optimizer=optimizer, batch_size=batch_size,
+                                             learning_rate=0.01, epochs=epochs, seed=0).fit(X, y)
+        # Same work for scikit-learn: plain SGD, no momentum or penalty, every epoch run (no tolerance stop).
+        theirs = lambda: SklearnMLP((32, 64), activation="relu", solver="sgd", momentum=0.0, alpha=0.0,
+                                    learning_rate_init=0.01, batch_size=batch_size, max_iter=epochs, tol=0.0,
+                                    n_iter_no_change=epochs + 1, random_state=0).fit(X, y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            our_time, model = median_time(ours, repeats)
+            their_time, _ = median_time(theirs, repeats)
+        rows.append((f"MLP [32, 64] relu, batch {label}, {epochs} epochs", our_time, their_time,
+                     f"train acc {model.score(X, y):.3f}"))
+    return rows
+
+
+def spotify_split():
+    spotify = helpers.load_spotify()
+    features = spotify[helpers.SPOTIFY_FEATURES].astype(float).to_numpy()
+    (train, _, test), (y_train, _, _) = helpers.train_val_test_split(features, spotify.track_genre.to_numpy(), seed=0)
+    scaler = StandardScaler().fit(train)
+    return scaler.transform(train), y_train, scaler.transform(test)
+
+
+def tie_at_kth(metric, query, train, k):
+    """True when the k-th and (k+1)-th smallest distances from query are equal (to rounding)."""
+    distances = np.sort(helpers.exact_distances(metric, np.broadcast_to(query, train.shape), train))
+    return bool(np.isclose(distances[k - 1], distances[k], rtol=1e-12, atol=1e-12))
+
+
+def bench_knn(repeats, k=23):
+    X_train, y_train, X_query = spotify_split()
+    rows = []
+    for metric in ("manhattan", "euclidean"):
+        ours = helpers.KNN(k, metric).fit(X_train, y_train)
+        theirs = KNeighborsClassifier(k, algorithm="brute", metric=metric, n_jobs=-1).fit(X_train, y_train)
+        our_time, our_pred = median_time(lambda: ours.predict(X_query), repeats)
+        their_time, their_pred = median_time(lambda: theirs.predict(X_query), repeats)
+        disagree = np.flatnonzero(our_pred != their_pred)
+        explained = sum(tie_at_kth(metric, X_query[i], X_train, k) for i in disagree)
+        rows.append((f"KNN k={k} {metric}, {len(X_train)} × {len(X_query)}", our_time, their_time,
+                     f"agree {1 - len(disagree) / len(X_query):.4f}; {len(disagree)} differ, "
+                     f"{explained} of them at a k-th-neighbour tie"))
+    return rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--only", choices=["mlp", "knn"])
+    args = parser.parse_args()
+    rows = []
+    if args.only in (None, "mlp"):
+        rows += bench_mlp(args.repeats)
+    if args.only in (None, "knn"):
+        rows += bench_knn(max(1, args.repeats // 2))
+    lines = [f"Machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}; numpy {np.__version__}, "
+             f"scikit-learn {sklearn.__version__}; median of repeats.", "",
+             "| case | ours (s) | scikit-learn (s) | ratio | notes |", "|---|---:|---:|---:|---|"]
+    lines += [f"| {case} | {ours:.3f} | {theirs:.3f} | {ours / theirs:.2f} | {notes} |"
+              for case, ours, theirs, notes in rows]
+    table = "\n".join(lines)
+    print(table)
+    out = helpers.PROJECT_DIR / "build" / "benchmark.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(table + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Fill data/ with the five public CSVs, verified against data/SHA256SUMS.
+
+Each file is copied from a local mirror folder (env DATA_MIRROR, default ../shared/data when it exists)
+or else downloaded from its public URL. Bytes go to a temporary file in data/, are checked against the
+committed sha256, and only then renamed into place, so data/ never holds a partial or wrong file.
+
+Usage: python data/fetch.py [--force]        (standard library only: runs before any install)
+"""
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = DATA_DIR.parent
+CHECKSUMS = DATA_DIR / "SHA256SUMS"
+_PINNED = ("https://raw.githubusercontent.com/SohamVaishnav/smai-m24-assignments-SohamVaishnav/"
+           "1e60258dbc010784882b9498a2e627f0d75d94f3/data/external/")
+URLS = {
+    "WineQT.csv": _PINNED + "WineQT.csv",
+    "HousingData.csv": _PINNED + "HousingData.csv",
+    "diabetes.csv": _PINNED + "diabetes.csv",
+    "advertisement.csv": _PINNED + "advertisement.csv",
+    "spotify.csv": "https://huggingface.co/datasets/maharshipandya/spotify-tracks-dataset/resolve/main/dataset.csv",
+}
+
+
+class DataError(Exception):
+    """A data file could not be obtained or failed verification."""
+
+
+def read_checksums(path=CHECKSUMS):
+    """Map file name -> expected sha256 from a `sha256sum`-style file."""
+    sums = {}
+    for line in Path(path).read_text().splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            sums[name.lstrip("*").strip()] = digest
+    return sums
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def default_mirror():
+    """DATA_MIRROR if set, else ../shared/data next to the project when it exists, else None."""
+    if os.environ.get("DATA_MIRROR"):
+        return Path(os.environ["DATA_MIRROR"])
+    candidate = PROJECT_DIR.parent / "shared" / "data"
+    return candidate.resolve() if candidate.is_dir() else None
+
+
+def _copy_source(name, mirror, handle):
+    """Write the file's bytes into the open temp file `handle`; say where they came from."""
+    if mirror is not None and (Path(mirror) / name).is_file():
+        with open(Path(mirror) / name, "rb") as source:
+            shutil.copyfileobj(source, handle)
+        return f"mirror {mirror}"
+    if name not in URLS:
+        raise DataError(f"{name}: no mirror copy and no public URL known")
+    try:
+        with urllib.request.urlopen(URLS[name], timeout=60) as response:
+            shutil.copyfileobj(response, handle)
+    except OSError as error:
+        where = f"mirror {mirror} has no {name} and " if mirror else "no mirror folder and "
+        raise DataError(f"{name}: {where}download of {URLS[name]} failed ({error}). "
+                        "Fix: set DATA_MIRROR to a folder holding the CSVs, or restore network access.") from error
+    return URLS[name]
+
+
+def fetch_file(name, expected, data_dir=DATA_DIR, mirror=None, force=False):
+    """Place one verified file in data_dir; return a one-line status. Raises DataError on any failure."""
+    target = Path(data_dir) / name
+    if target.is_file() and not force and sha256_of(target) == expected:
+        return f"ok       {name} (already present)"
+    handle = tempfile.NamedTemporaryFile(dir=data_dir, prefix=f".{name}.", suffix=".part", delete=False)
+    try:
+        with handle:
+            origin = _copy_source(name, mirror, handle)
+        actual = sha256_of(handle.name)
+        if actual != expected:
+            raise DataError(f"{name}: sha256 mismatch for the copy from {origin}: expected {expected}, got {actual}. "
+                            "Fix: replace the source file with the published one (see data/README.md) or "
+                            "point DATA_MIRROR at a correct copy.")
+        os.chmod(handle.name, 0o644)  # NamedTemporaryFile creates 0600; data files are ordinary readable files
+        os.replace(handle.name, target)
+    finally:
+        if os.path.exists(handle.name):
+            os.unlink(handle.name)
+    return f"fetched  {name} from {origin}"
+
+
+def fetch_all(data_dir=DATA_DIR, mirror=None, force=False, checksums=CHECKSUMS):
+    """Fetch every file in SHA256SUMS; return the list of failure messages (empty when all is well)."""
+    failures = []
+    for name, expected in read_checksums(checksums).items():
+        try:
+            print(fetch_file(name, expected, data_dir, mirror, force), flush=True)
+        except DataError as error:
+            failures.append(str(error))
+    return failures
+
+
+def main(argv):
+    mirror = default_mirror()
+    failures = fetch_all(mirror=mirror, force="--force" in argv)
+    for message in failures:
+        print(f"ERROR: {message}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,218 @@
+"""The MLP against numerical gradients and scikit-learn, and its behaviour on good and bad input."""
+import warnings
+
+import numpy as np
+import pytest
+from sklearn import neural_network
+
+import helpers
+
+SKLEARN_ACTIVATION = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic", "linear": "identity"}
+
+
+def make_task(task, rng, n=14, n_features=5, binary=False):
+    X = rng.normal(size=(n, n_features))
+    if task == "classification":
+        n_classes = 2 if binary else 3
+        return X, np.array(["cat", "dog", "emu"][:n_classes] * n)[:n]
+    if task == "multilabel":
+        Y = (rng.uniform(size=(n, 4)) > 0.5).astype(int)
+        Y[0] = 1                                   # every label appears at least once
+        return X, Y
+    return X, X @ rng.normal(size=n_features) + 0.1 * rng.normal(size=n)
+
+
+# (task, binary, loss): every output × loss pairing the engine allows, including sigmoid outputs trained with mse.
+PAIRINGS = [("classification", False, "cross_entropy"), ("classification", False, "mse"),
+            ("classification", True, "binary_cross_entropy"), ("classification", True, "mse"),
+            ("multilabel", False, "binary_cross_entropy"), ("multilabel", False, "mse"),
+            ("regression", False, "mse")]
+
+
+@pytest.mark.parametrize("activation", list(helpers.ACTIVATIONS))
+@pytest.mark.parametrize("task, binary, loss", PAIRINGS)
+def test_backprop_matches_central_differences(task, binary, loss, activation, rng):
+    X, y = make_task(task, rng, binary=binary)
+    model = helpers.MLP([6, 4], activation=activation, task=task, loss=loss, alpha=0.1, seed=3)
+    table = model.check_gradients(X, y, eps=1e-6)
+    assert len(table) == 6 and set(table.parameter) == {"weights", "biases"}
+    assert table.relative_diff.max() < 1e-6, table
+
+
+def test_gradient_check_detects_a_wrong_gradient(rng, monkeypatch):
+    """The check must be able to fail: break tanh's derivative and it has to notice."""
+    X, y = make_task("regression", rng)
+    monkeypatch.setitem(helpers.ACTIVATION_BACKWARD, "tanh", lambda a, delta: None)
+    table = helpers.MLPRegressor([5], activation="tanh").check_gradients(X, y)
+    assert table.relative_diff.max() > 1e-2
+
+
+def sklearn_twin(model, X, y, **options):
+    """A scikit-learn MLP with the same architecture, fitted briefly so it is usable, then given our weights."""
+    cls = neural_network.MLPRegressor if model.task == "regression" else neural_network.MLPClassifier
+    twin = cls(hidden_layer_sizes=model.hidden_layers, activation=SKLEARN_ACTIVATION[model.activation],
+               solver="sgd", momentum=0.0, alpha=0.0, learning_rate_init=model.learning_rate, max_iter=1,
+               shuffle=False, random_state=0, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        twin.fit(X, y)
+    twin.coefs_ = [w.copy() for w in model.weights]
+    twin.intercepts_ = [b.copy() for b in model.biases]
+    return twin
+
+
+@pytest.mark.parametrize("activation", list(helpers.ACTIVATIONS))
+@pytest.mark.parametrize("task, binary", [("classification", False), ("classification", True),
+                                          ("multilabel", False), ("regression", False)])
+def test_same_weights_give_sklearns_outputs(task, binary, activation, rng):
+    X, y = make_task(task, rng, n=40, binary=binary)
+    model = helpers.MLP([7, 5], activation=activation, task=task, epochs=3, seed=1).fit(X, y)
+    twin = sklearn_twin(model, X, y)
+    if task == "regression":
+        np.testing.assert_allclose(model.predict(X), twin.predict(X), rtol=0, atol=1e-10)
+    else:
+        np.testing.assert_allclose(model.predict_proba(X), twin.predict_proba(X), rtol=0, atol=1e-10)
+        np.testing.assert_array_equal(model.predict(X), twin.predict(X))
+
+
+@pytest.mark.parametrize("task, binary", [("classification", False), ("classification", True),
+                                          ("multilabel", False), ("regression", False)])
+def test_one_gradient_step_equals_sklearns(task, binary, rng):
+    """Same weights, one full-batch plain-SGD step (momentum 0, alpha 0, no shuffling) → same new weights.
+    Our squared-error loss is scikit-learn's ½·mean, so the steps agree for regression too."""
+    X, y = make_task(task, rng, n=30, binary=binary)
+    model = helpers.MLP([6, 5], activation="tanh", task=task, epochs=2, learning_rate=0.1, seed=2).fit(X, y)
+    twin = sklearn_twin(model, X, y, batch_size=len(X))
+    stepped = helpers.MLP([6, 5], activation="tanh", task=task, optimizer="batch_gd", learning_rate=0.1,
+                          epochs=1, shuffle=False, warm_start=True)
+    stepped.weights, stepped.biases = [w.copy() for w in model.weights], [b.copy() for b in model.biases]
+    stepped.fit(X, y)
+    twin.partial_fit(X, y)
+    assert not np.allclose(stepped.weights[0], model.weights[0])    # a step was really taken
+    for ours, theirs in zip(stepped.weights + stepped.biases, twin.coefs_ + twin.intercepts_):
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+
+
+def test_learns_a_separable_problem(rng):
+    X = np.vstack([rng.normal(-2, 0.5, size=(60, 2)), rng.normal(2, 0.5, size=(60, 2)),
+                   rng.normal([2, -2], 0.5, size=(60, 2))])
+    y = np.repeat(["a", "b", "c"], 60)
+    model = helpers.MLPClassifier([16], activation="tanh", epochs=60, learning_rate=0.05).fit(X, y)
+    assert model.score(X, y) == 1.0
+    assert list(model.classes_) == ["a", "b", "c"] and set(model.predict(X)) == {"a", "b", "c"}
+    np.testing.assert_allclose(model.predict_proba(X).sum(axis=1), 1.0)
+
+
+def test_learns_a_smooth_regression(rng):
+    X = rng.uniform(-2, 2, size=(400, 2))
+    y = np.sin(X[:, 0]) + 0.5 * X[:, 1] ** 2
+    model = helpers.MLPRegressor([32, 32], activation="tanh", optimizer="adam", learning_rate=0.01,
+                                 epochs=300).fit(X, y)
+    assert model.score(X, y) > 0.99
+    assert model.predict(X).shape == (400,)
+
+
+def test_multilabel_threshold_and_history(rng):
+    X = rng.normal(size=(200, 3))
+    Y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0, X[:, 0] + X[:, 1] > 0]).astype(int)
+    model = helpers.MultiLabelMLPClassifier([16], activation="relu", epochs=100, learning_rate=0.1)
+    model.fit(X[:150], Y[:150], X[150:], Y[150:])
+    assert model.score(X[150:], Y[150:]) > 0.9
+    assert set(model.history_) == {"epoch", "train_loss", "train_hamming_accuracy", "val_loss",
+                                   "val_hamming_accuracy"}
+    assert len(model.history_["val_loss"]) == 100 and model.history_["val_loss"][-1] < model.history_["val_loss"][0]
+    strict = np.array(model.predict_proba(X) > 0.9, dtype=int)
+    model.threshold = 0.9
+    np.testing.assert_array_equal(model.predict(X), strict)
+
+
+def test_early_stopping_restores_the_best_weights(rng):
+    X = rng.normal(size=(60, 8))
+    y = rng.integers(0, 3, size=60)                  # pure noise: validation loss soon rises
+    X_val, y_val = rng.normal(size=(40, 8)), rng.integers(0, 3, size=40)
+    model = helpers.MLPClassifier([64], activation="relu", learning_rate=0.1, epochs=500, patience=5)
+    model.fit(X, y, X_val, y_val)
+    val_losses = model.history_["val_loss"]
+    best = int(np.argmin(val_losses))
+    assert model.n_epochs_ < 500 and model.best_epoch_ == best + 1
+    assert model.n_epochs_ == model.best_epoch_ + 5
+    restored = helpers.cross_entropy(np.eye(3)[y_val], model.predict_proba(X_val))
+    assert restored == pytest.approx(val_losses[best], rel=1e-12)
+
+
+@pytest.mark.parametrize("optimizer", list(helpers.OPTIMIZERS))
+def test_seed_makes_fit_repeatable_bit_for_bit(optimizer, rng):
+    X, y = make_task("classification", rng, n=50)
+    runs = [helpers.MLPClassifier([8], optimizer=optimizer, epochs=5, seed=seed).fit(X, y) for seed in (7, 7, 8)]
+    for ours, again in zip(runs[0].weights, runs[1].weights):
+        np.testing.assert_array_equal(ours, again)
+    assert runs[0].history_ == runs[1].history_
+    assert not np.array_equal(runs[0].weights[0], runs[2].weights[0])
+
+
+def test_divergence_stops_keeps_finite_weights_and_warns(rng):
+    X = rng.normal(size=(50, 3)) * 100
+    y = X @ np.array([1e3, -2e3, 5e2])
+    model = helpers.MLPRegressor([16], activation="relu", learning_rate=10.0, epochs=50)
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        model.fit(X, y)
+    assert model.diverged_ and model.n_epochs_ < 50
+    assert all(np.isfinite(w).all() for w in model.weights + model.biases)
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_initialisation_he_for_relu_glorot_otherwise():
+    X, y = np.random.default_rng(0).normal(size=(10, 400)), np.arange(10) % 2
+    relu = helpers.MLPClassifier([300], activation="relu", epochs=1, learning_rate=1e-12).fit(X, y)
+    tanh = helpers.MLPClassifier([300], activation="tanh", epochs=1, learning_rate=1e-12).fit(X, y)
+    assert np.std(relu.weights[0]) == pytest.approx(np.sqrt(2 / 400), rel=0.02)
+    assert np.std(tanh.weights[0]) == pytest.approx(np.sqrt(6 / 700) / np.sqrt(3), rel=0.02)
+
+
+BAD_X = {"NaN": np.array([[1.0, np.nan]]), "inf": np.array([[1.0, np.inf]]), "1-D": np.array([1.0, 2.0]),
+         "empty": np.empty((0, 2)), "text": np.array([["a", "b"]])}
+
+
+@pytest.mark.parametrize("problem", list(BAD_X))
+def test_bad_X_is_rejected_with_a_clear_message(problem):
+    X = BAD_X[problem]
+    model = helpers.MLPClassifier([4])
+    with pytest.raises(ValueError, match="NaN or infinite|dimensional|empty|numeric"):
+        model.fit(X, np.zeros(len(X)))
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"activation": "swish"}, "unknown activation 'swish'; valid activations: linear, relu, sigmoid, tanh"),
+    ({"optimizer": "rmsprop"}, "unknown optimizer 'rmsprop'; valid optimizers: adam, batch_gd"),
+    ({"task": "ranking"}, "unknown task 'ranking'; valid tasks: classification, multilabel, regression"),
+    ({"loss": "hinge"}, "unknown loss 'hinge'"),
+    ({"learning_rate": 0}, "learning_rate must be positive"),
+    ({"hidden_layers": [4, 0]}, "positive integers"),
+    ({"activation": ["relu"]}, "one per hidden layer"),
+])
+def test_bad_settings_name_the_problem(options, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        helpers.MLP(**{"hidden_layers": [4, 4], **options})
+
+
+def test_bad_fit_and_predict_calls(rng):
+    X, y = make_task("classification", rng)
+    with pytest.raises(ValueError, match="different numbers of rows"):
+        helpers.MLPClassifier([4]).fit(X, y[:-1])
+    with pytest.raises(RuntimeError, match="not fitted"):
+        helpers.MLPClassifier([4]).predict(X)
+    with pytest.raises(ValueError, match="patience.*X_val"):
+        helpers.MLPClassifier([4], patience=3).fit(X, y)
+    with pytest.raises(ValueError, match="loss for a identity output"):
+        helpers.MLPRegressor([4], loss="cross_entropy").fit(X, X[:, 0])
+    with pytest.raises(ValueError, match="0/1 matrix"):
+        helpers.MultiLabelMLPClassifier([4]).fit(X, rng.normal(size=(len(X), 3)))
+    with pytest.raises(ValueError, match="at least two classes"):
+        helpers.MLPClassifier([4]).fit(X, np.zeros(len(X)))
+    model = helpers.MLPClassifier([4], epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="features but the model was fitted with"):
+        model.predict(X[:, :3])
+    with pytest.raises(ValueError, match="labels not seen in fit"):
+        model.score(X, np.array(["yak"] * len(X)))
+    with pytest.raises(ValueError, match="predict_proba is for classification"):
+        helpers.MLPRegressor([4], epochs=1).fit(X, X[:, 0]).predict_proba(X)
