@@ -10,10 +10,15 @@ Read top-down:
   7. AutoEncoder               an MLP trained to reproduce its input
   8. PCA                       the linear baseline for the autoencoder
   9. KNN                       blocked, multi-threaded nearest neighbours
+ 10. experiment running        W&B grid sweeps in parallel, cached
+ 11. report outputs            figures and results files that report.md is generated from
 scikit-learn is used for preprocessing, metrics and baselines only, never inside a model.
 """
 from __future__ import annotations
 
+import contextlib
+import itertools
+import json
 import os
 import time
 import warnings
@@ -93,6 +98,42 @@ def train_val_test_split(*arrays, fractions=(0.8, 0.1, 0.1), seed=0, stratify=No
     rest_stratify = None if stratify is None else np.asarray(stratify)[rest[-1]]
     second = train_test_split(*rest[:-1], test_size=n_val, random_state=seed, stratify=rest_stratify)
     return [(second[2 * i], second[2 * i + 1], test[i]) for i in range(len(arrays))]
+
+
+class Split:
+    """Train/validation/test arrays of one data set, standardised with statistics of the training part only."""
+
+    def __init__(self, X_train, X_val, X_test, y_train, y_val, y_test, feature_names, scaler=None):
+        self.X_train, self.X_val, self.X_test = X_train, X_val, X_test
+        self.y_train, self.y_val, self.y_test = y_train, y_val, y_test
+        self.feature_names, self.scaler = list(feature_names), scaler
+
+    @property
+    def fit_args(self):
+        """(X_train, y_train, X_val, y_val): the arguments of MLP.fit with validation."""
+        return self.X_train, self.y_train, self.X_val, self.y_val
+
+    @property
+    def shapes(self):
+        return {part: getattr(self, f"X_{part}").shape for part in ("train", "val", "test")}
+
+
+def standardised_split(features, target, seed=0, stratify=False):
+    """80/10/10 split of a feature DataFrame and target; features standardised on the training part."""
+    from sklearn.preprocessing import StandardScaler
+    target = np.asarray(target)
+    (X_train, X_val, X_test), (y_train, y_val, y_test) = train_val_test_split(
+        features.to_numpy(dtype=np.float64), target, seed=seed, stratify=target if stratify else None)
+    scaler = StandardScaler().fit(X_train)
+    return Split(scaler.transform(X_train), scaler.transform(X_val), scaler.transform(X_test),
+                 y_train, y_val, y_test, features.columns, scaler)
+
+
+def wine_split(seed=0):
+    """WineQT without `Id`: 11 standardised features, `quality` labels; stratified because qualities 3 and 8
+    are rare (≈1 % of rows) and an unstratified 10 % part could miss them."""
+    wine = load_wine()
+    return standardised_split(wine.drop(columns=["Id", "quality"]), wine["quality"], seed, stratify=True)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -939,3 +980,175 @@ class KNN:
         """Majority class among the k neighbours."""
         winners = self.predict_proba(X).argmax(axis=1)
         return self.classes_[winners]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# 10. Experiment running: W&B grid sweeps on every core, one W&B run per grid point, results cached.
+# ----------------------------------------------------------------------------------------------------------------
+def expand_grid(sweep_config):
+    """All points of a W&B grid sweep configuration ({'method': 'grid', 'parameters': {name: {'values': [...]}}}),
+    as config dicts, in W&B's order (the last parameter varies fastest)."""
+    if sweep_config.get("method") != "grid":
+        raise ValueError(f"run_sweep expands grid sweeps; got method {sweep_config.get('method')!r}. "
+                         "Use `wandb sweep` + `wandb agent` for random or bayes searches.")
+    names, choices = [], []
+    for name, spec in sweep_config.get("parameters", {}).items():
+        if "values" in spec:
+            choices.append(list(spec["values"]))
+        elif "value" in spec:
+            choices.append([spec["value"]])
+        else:
+            raise ValueError(f"grid parameter {name!r} needs 'values' (a list) or 'value'.")
+        names.append(name)
+    if not names:
+        raise ValueError("the sweep configuration has no 'parameters'.")
+    return [dict(zip(names, point)) for point in itertools.product(*choices)]
+
+
+def wandb_mode():
+    """WANDB_MODE when set; otherwise 'online' if a W&B API key is configured, else 'offline' (runs land in
+    ./wandb and can be uploaded later with `wandb sync`)."""
+    if os.environ.get("WANDB_MODE"):
+        return os.environ["WANDB_MODE"]
+    netrc = Path.home() / ".netrc"
+    logged_in = bool(os.environ.get("WANDB_API_KEY")) or (netrc.is_file() and "api.wandb.ai" in netrc.read_text())
+    return "online" if logged_in else "offline"
+
+
+@contextlib.contextmanager
+def wandb_run(config=None, **init_options):
+    """A W&B run with the project's mode rule; yields (run, config dict). Under `wandb.agent` call it with
+    config=None: the sweep controller's values arrive through run.config, so one train function serves both."""
+    import wandb
+    init_options.setdefault("dir", os.environ.get("WANDB_DIR", str(PROJECT_DIR)))
+    run = wandb.init(config=config, mode=wandb_mode(), reinit="finish_previous", **init_options)
+    try:
+        yield run, dict(run.config)
+    finally:
+        run.finish()
+
+
+def log_history(run, history):
+    """One W&B step per epoch with every per-epoch series in `history` (an MLP's history_)."""
+    for values in zip(*history.values()):
+        run.log(dict(zip(history, values)))
+
+
+def _run_grid_point(train_fn, config, project, group):
+    os.environ["WANDB_PROJECT"], os.environ["WANDB_RUN_GROUP"] = project, group   # read by wandb.init
+    started = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)    # divergence is recorded in the row instead
+            metrics = dict(train_fn(config))
+        status = "diverged" if metrics.get("diverged") else "finished"
+    except Exception as error:    # one broken point must not stop a sweep of hundreds; the row says why
+        metrics, status = {"error": f"{type(error).__name__}: {error}"}, "failed"
+    return {**config, **metrics, "status": status, "seconds": time.perf_counter() - started}
+
+
+def run_sweep(train_fn, sweep_config, project="from-scratch-mlp", n_jobs=None, force=False):
+    """Run `train_fn(config)` for every point of a W&B grid sweep configuration, in parallel with a progress bar.
+
+    `train_fn` trains and evaluates one configuration and returns a dict of metrics (include 'diverged': bool);
+    it should log through `wandb_run(config)`, which makes each point one W&B run in `project`, grouped by the
+    sweep's name. A point that raises or diverges is recorded in its row (status, error) and the sweep goes on.
+    Returns one row per point (config, metrics, status, seconds); `.attrs['wall_time']` is the sweep's wall time.
+    The table is cached in results/sweeps/<name>.json and reused while the configuration is unchanged,
+    unless force=True.
+    """
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+    name = sweep_config.get("name", "sweep")
+    points = expand_grid(sweep_config)
+    cache = RESULTS_DIR / "sweeps" / f"{name}.json"
+    if cache.is_file() and not force:
+        stored = json.loads(cache.read_text())
+        if stored["sweep_config"] == json.loads(json.dumps(sweep_config)):
+            table = pd.DataFrame(stored["rows"])
+            table.attrs.update(wall_time=stored["wall_time"], cached=True)
+            return table
+    started = time.perf_counter()
+    jobs = (delayed(_run_grid_point)(train_fn, config, project, name) for config in points)
+    rows = list(tqdm(Parallel(n_jobs=n_jobs or os.cpu_count(), return_as="generator")(jobs), total=len(points),
+                     desc=f"sweep {name}"))
+    wall_time = time.perf_counter() - started
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"sweep_config": sweep_config, "wall_time": wall_time, "rows": rows},
+                                indent=1, default=_json_default))
+    table = pd.DataFrame(rows)
+    table.attrs.update(wall_time=wall_time, cached=False)
+    return table
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# 11. Report outputs: figures and the numbers report.md is generated from.
+# ----------------------------------------------------------------------------------------------------------------
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in a results file")
+
+
+def save_figure(figure, name):
+    """Write a figure to figures/<name>.png (quick mode: build/quick/figures) and return the path."""
+    FIGURES_DIR.mkdir(parents=True, exist_ok=True)
+    path = FIGURES_DIR / f"{name}.png"
+    figure.savefig(path, dpi=130, bbox_inches="tight")
+    return path
+
+
+def save_results(name, results):
+    """Write a notebook's quoted numbers to results/<name>.json; report.md is generated from these files."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(results, indent=1, default=_json_default))
+    return path
+
+
+def evaluate(task, y_true, y_pred):
+    """The report's metrics for predictions of a classification, multi-label or regression task."""
+    from sklearn import metrics
+    if task == "classification":
+        averaged = metrics.precision_recall_fscore_support(y_true, y_pred, average="macro", zero_division=0)
+        return {"accuracy": metrics.accuracy_score(y_true, y_pred), **dict(zip(("precision", "recall", "f1"),
+                                                                                averaged[:3]))}
+    if task == "multilabel":
+        scores = {"exact_match": metrics.accuracy_score(y_true, y_pred),
+                  "hamming_loss": metrics.hamming_loss(y_true, y_pred)}
+        scores["hamming_accuracy"] = 1.0 - scores["hamming_loss"]
+        for average in ("micro", "macro"):
+            averaged = metrics.precision_recall_fscore_support(y_true, y_pred, average=average, zero_division=0)
+            scores.update({f"{name}_{average}": value for name, value in zip(("precision", "recall", "f1"),
+                                                                               averaged[:3])})
+        return scores
+    mse_value = metrics.mean_squared_error(y_true, y_pred)
+    return {"mse": mse_value, "rmse": float(np.sqrt(mse_value)), "mae": metrics.mean_absolute_error(y_true, y_pred),
+            "r2": metrics.r2_score(y_true, y_pred)}
+
+
+def sweep_trial(config, split, task="classification", patience=None):
+    """Train the MLP described by one sweep config on `split`, log it as a W&B run, return validation metrics.
+
+    config keys: hidden_layers, activation, optimizer, learning_rate, batch_size, epochs, optional seed and
+    patience. Works as a run_sweep point and, with config=None, under `wandb.agent`.
+    """
+    with wandb_run(config) as (run, config):
+        model = MLP(config["hidden_layers"], activation=config["activation"], task=task,
+                    optimizer=config["optimizer"], learning_rate=config["learning_rate"],
+                    batch_size=config["batch_size"], epochs=config["epochs"],
+                    patience=config.get("patience", patience), seed=config.get("seed", 0))
+        model.fit(*split.fit_args)
+        log_history(run, model.history_)
+        metric = MAIN_METRIC[task]
+        summary = {f"val_{name}": value for name, value in
+                   evaluate(task, split.y_val, model.predict(split.X_val)).items()}
+        summary.update({f"best_val_{metric}": max(model.history_[f"val_{metric}"], default=np.nan),
+                        "train_loss": model.history_["train_loss"][-1] if model.n_epochs_ else np.nan,
+                        "val_loss": model.history_["val_loss"][-1] if model.n_epochs_ else np.nan,
+                        "epochs_run": model.n_epochs_, "best_epoch": model.best_epoch_,
+                        "diverged": model.diverged_})
+        run.summary.update(summary)
+        return summary

@@ -1,0 +1,90 @@
+"""The W&B grid-sweep runner: expansion, failure handling, W&B modes, caching."""
+import numpy as np
+import pytest
+
+import helpers
+
+CONFIG = {"name": "toy", "method": "grid",
+          "parameters": {"hidden_layers": {"values": [[4], [4, 4]]}, "learning_rate": {"values": [0.01, 1e9]},
+                         "activation": {"value": "tanh"}}}
+
+
+def toy_train(config):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3)) * 50
+    y = X @ np.array([100.0, -50.0, 10.0])
+    with helpers.wandb_run(config) as (run, config):
+        model = helpers.MLPRegressor(config["hidden_layers"], activation=config["activation"],
+                                     learning_rate=config["learning_rate"], epochs=50).fit(X, y)
+        helpers.log_history(run, model.history_)
+        return {"final_loss": model.history_["train_loss"][-1], "diverged": model.diverged_}
+
+
+def failing_train(config):
+    if config["learning_rate"] > 1:
+        raise ValueError("boom")
+    return {"diverged": False}
+
+
+@pytest.fixture(autouse=True)
+def isolated_outputs(tmp_path, monkeypatch):
+    monkeypatch.setattr(helpers, "RESULTS_DIR", tmp_path / "results")
+    monkeypatch.setenv("WANDB_DIR", str(tmp_path))
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    return tmp_path
+
+
+def test_grid_expansion_matches_wandb_order():
+    points = helpers.expand_grid(CONFIG)
+    assert len(points) == 4
+    assert points[0] == {"hidden_layers": [4], "learning_rate": 0.01, "activation": "tanh"}
+    assert points[1] == {"hidden_layers": [4], "learning_rate": 1e9, "activation": "tanh"}
+    assert points[3] == {"hidden_layers": [4, 4], "learning_rate": 1e9, "activation": "tanh"}
+    report = {"method": "grid", "parameters": {name: {"values": [0, 1]} for name in "abcdef"}}
+    assert len(helpers.expand_grid(report)) == 64
+
+
+def test_grid_expansion_rejects_what_it_cannot_run():
+    with pytest.raises(ValueError, match="grid sweeps"):
+        helpers.expand_grid({**CONFIG, "method": "bayes"})
+    with pytest.raises(ValueError, match="'values'"):
+        helpers.expand_grid({"method": "grid", "parameters": {"a": {"min": 0, "max": 1}}})
+
+
+def test_diverged_and_failed_runs_are_recorded_and_the_sweep_goes_on():
+    table = helpers.run_sweep(toy_train, CONFIG, n_jobs=2)
+    assert len(table) == 4
+    assert list(table.status) == ["finished", "diverged", "finished", "diverged"]
+    assert np.isfinite(table.final_loss).all()       # the last finite loss is kept for diverged runs
+    failed = helpers.run_sweep(failing_train, {**CONFIG, "name": "failing"}, n_jobs=1)
+    assert list(failed.status) == ["finished", "failed"] * 2
+    assert failed.error.dropna().str.contains("ValueError: boom").all()
+
+
+def test_cached_results_are_reused_until_the_config_changes():
+    first = helpers.run_sweep(failing_train, CONFIG, n_jobs=1)
+    assert not first.attrs["cached"]
+    again = helpers.run_sweep(toy_train, CONFIG, n_jobs=1)     # a different function: only the cache can answer
+    assert again.attrs["cached"] and list(again.status) == list(first.status)
+    changed = {**CONFIG, "parameters": {**CONFIG["parameters"], "activation": {"value": "relu"}}}
+    assert not helpers.run_sweep(failing_train, changed, n_jobs=1).attrs["cached"]
+    assert not helpers.run_sweep(failing_train, CONFIG, n_jobs=1, force=True).attrs["cached"]
+
+
+def test_offline_mode_writes_a_run_per_point(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    small = {**CONFIG, "name": "offline", "parameters": {**CONFIG["parameters"], "learning_rate": {"value": 0.01}}}
+    table = helpers.run_sweep(toy_train, small, n_jobs=1)
+    assert list(table.status) == ["finished", "finished"]
+    runs = sorted((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2
+
+
+def test_mode_is_offline_without_a_login(monkeypatch, tmp_path):
+    monkeypatch.delenv("WANDB_MODE")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert helpers.wandb_mode() == "offline"
+    monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
+    assert helpers.wandb_mode() == "online"
