@@ -136,6 +136,30 @@ def wine_split(seed=0):
     return standardised_split(wine.drop(columns=["Id", "quality"]), wine["quality"], seed, stratify=True)
 
 
+ADVERTISEMENT_NUMERIC = ["age", "income", "children", "purchase_amount"]
+ADVERTISEMENT_CATEGORICAL = ["gender", "education", "married", "occupation", "most bought item"]
+
+
+def advertisement_split(seed=0):
+    """advertisement.csv as a multi-label problem: numeric columns standardised on train, categorical columns
+    one-hot encoded (categories learnt on train), `city` dropped (969 distinct values in 1000 rows: an identifier,
+    not a feature that generalises), `labels` → a 0/1 matrix over the 8 categories (`label_names`)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import MultiLabelBinarizer, OneHotEncoder, StandardScaler
+    ads = load_advertisement()
+    binarizer = MultiLabelBinarizer()
+    labels = binarizer.fit_transform(ads["labels"].str.split())
+    features = ads[ADVERTISEMENT_NUMERIC + ADVERTISEMENT_CATEGORICAL].astype({"married": str})
+    (X_train, X_val, X_test), (Y_train, Y_val, Y_test) = train_val_test_split(features, labels, seed=seed)
+    encoder = ColumnTransformer([("numeric", StandardScaler(), ADVERTISEMENT_NUMERIC),
+                                 ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                                  ADVERTISEMENT_CATEGORICAL)]).fit(X_train)
+    split = Split(*(encoder.transform(part) for part in (X_train, X_val, X_test)), Y_train, Y_val, Y_test,
+                  encoder.get_feature_names_out(), encoder)
+    split.label_names = list(binarizer.classes_)
+    return split
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # 3. Input checks
 # ----------------------------------------------------------------------------------------------------------------
@@ -1047,15 +1071,17 @@ def _run_grid_point(train_fn, config, project, group):
     return {**config, **metrics, "status": status, "seconds": time.perf_counter() - started}
 
 
-def run_sweep(train_fn, sweep_config, project="from-scratch-mlp", n_jobs=None, force=False):
+def run_sweep(train_fn, sweep_config, project="from-scratch-mlp", n_jobs=None, force=False, training_key=None):
     """Run `train_fn(config)` for every point of a W&B grid sweep configuration, in parallel with a progress bar.
 
     `train_fn` trains and evaluates one configuration and returns a dict of metrics (include 'diverged': bool);
-    it should log through `wandb_run(config)`, which makes each point one W&B run in `project`, grouped by the
+    it should log through `wandb_run(config)`, which makes each run one W&B run in `project`, grouped by the
     sweep's name. A point that raises or diverges is recorded in its row (status, error) and the sweep goes on.
-    Returns one row per point (config, metrics, status, seconds); `.attrs['wall_time']` is the sweep's wall time.
-    The table is cached in results/sweeps/<name>.json and reused while the configuration is unchanged,
-    unless force=True.
+    `training_key(config)`, if given, maps configs that train identically to the same value (e.g. plain SGD
+    ignores batch_size): each such group is trained once and its row repeated, with `trained_as` naming the
+    point that was run. Returns one row per point (config, metrics, status, seconds); `.attrs['wall_time']` is
+    the sweep's wall time. The table is cached in results/sweeps/<name>.json and reused while the configuration
+    is unchanged, unless force=True.
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
@@ -1068,17 +1094,34 @@ def run_sweep(train_fn, sweep_config, project="from-scratch-mlp", n_jobs=None, f
             table = pd.DataFrame(stored["rows"])
             table.attrs.update(wall_time=stored["wall_time"], cached=True)
             return table
+    keys = [json.dumps(training_key(point), sort_keys=True) if training_key else index
+            for index, point in enumerate(points)]
+    first_of_key = {}
+    for index, key in enumerate(keys):
+        first_of_key.setdefault(key, index)
+    to_train = sorted(set(first_of_key.values()))
     started = time.perf_counter()
-    jobs = (delayed(_run_grid_point)(train_fn, config, project, name) for config in points)
-    rows = list(tqdm(Parallel(n_jobs=n_jobs or os.cpu_count(), return_as="generator")(jobs), total=len(points),
-                     desc=f"sweep {name}"))
+    jobs = (delayed(_run_grid_point)(train_fn, points[index], project, name) for index in to_train)
+    trained = list(tqdm(Parallel(n_jobs=n_jobs or os.cpu_count(), return_as="generator")(jobs),
+                        total=len(to_train), desc=f"sweep {name}"))
     wall_time = time.perf_counter() - started
+    by_index = dict(zip(to_train, trained))
+    rows = [{**by_index[first_of_key[key]], **point, "trained_as": first_of_key[key]}
+            for point, key in zip(points, keys)]
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps({"sweep_config": sweep_config, "wall_time": wall_time, "rows": rows},
                                 indent=1, default=_json_default))
     table = pd.DataFrame(rows)
     table.attrs.update(wall_time=wall_time, cached=False)
     return table
+
+
+def mlp_training_key(config):
+    """Sweep configs that train the same MLP: 'sgd' (one row per step) and 'batch_gd' (all rows) ignore
+    batch_size."""
+    if config.get("optimizer") in ("sgd", "batch_gd"):
+        return {**config, "batch_size": None}
+    return config
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -1152,3 +1195,33 @@ def sweep_trial(config, split, task="classification", patience=None):
                         "diverged": model.diverged_})
         run.summary.update(summary)
         return summary
+
+
+def plot_histories(histories, key="loss", ax=None, title=None):
+    """Curves of `train_<key>` (dashed) and `val_<key>` (solid) per epoch for each labelled history."""
+    import matplotlib.pyplot as plt
+    ax = ax or plt.subplots(figsize=(6, 4))[1]
+    for (label, history), colour in zip(histories.items(), itertools.cycle(plt.rcParams["axes.prop_cycle"])):
+        ax.plot(history["epoch"], history[f"train_{key}"], "--", color=colour["color"], alpha=0.8)
+        if f"val_{key}" in history:
+            ax.plot(history["epoch"], history[f"val_{key}"], "-", color=colour["color"], label=label)
+    ax.set(xlabel="epoch", ylabel=key.replace("_", " "), title=title)
+    ax.legend(title="solid: validation, dashed: train", fontsize=8, title_fontsize=8)
+    return ax
+
+
+def plot_sweep_effects(table, parameters, metric, title=None):
+    """One panel per hyperparameter: the distribution of `metric` over all sweep runs at each of its values."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    figure, axes = plt.subplots(1, len(parameters), figsize=(3.2 * len(parameters), 3.4), sharey=True)
+    shown = table.assign(**{name: table[name].astype(str) for name in parameters})
+    for ax, name in zip(np.atleast_1d(axes), parameters):
+        sns.boxplot(data=shown, x=name, y=metric, ax=ax, color="#cfe0f3", fliersize=0)
+        sns.stripplot(data=shown, x=name, y=metric, ax=ax, size=2.5, alpha=0.5, color="#1f4e79")
+        ax.tick_params(axis="x", rotation=30)
+        ax.set(xlabel=name.replace("_", " "), ylabel=metric.replace("_", " "))
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure

@@ -88,3 +88,18 @@ def test_mode_is_offline_without_a_login(monkeypatch, tmp_path):
     assert helpers.wandb_mode() == "offline"
     monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
     assert helpers.wandb_mode() == "online"
+
+
+def test_identical_trainings_run_once_and_fill_every_row():
+    calls = []
+
+    def counting_train(config):
+        calls.append(config)
+        return {"diverged": False, "seen_batch": config["batch_size"]}
+
+    config = {"name": "dedupe", "method": "grid",
+              "parameters": {"optimizer": {"values": ["sgd", "mini_batch_gd"]}, "batch_size": {"values": [16, 32]}}}
+    table = helpers.run_sweep(counting_train, config, n_jobs=1, training_key=helpers.mlp_training_key)
+    assert len(table) == 4 and len(calls) == 3                    # sgd with 16 and 32 is one training
+    assert list(table.batch_size) == [16, 32, 16, 32]             # every row keeps its own config
+    assert list(table.trained_as) == [0, 0, 2, 3]
