@@ -136,6 +136,52 @@ def wine_split(seed=0):
     return standardised_split(wine.drop(columns=["Id", "quality"]), wine["quality"], seed, stratify=True)
 
 
+def _impute_and_standardise(features, target, seed, stratify, binary_columns=()):
+    """Split 80/10/10, impute missing values with training-split statistics (median; most frequent value for
+    binary columns, so they stay 0/1), then standardise on the training split."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    target = np.asarray(target)
+    (X_train, X_val, X_test), (y_train, y_val, y_test) = train_val_test_split(
+        features, target, seed=seed, stratify=target if stratify else None)
+    continuous = [column for column in features.columns if column not in binary_columns]
+    transformer = ColumnTransformer([
+        ("continuous", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), continuous),
+        ("binary", make_pipeline(SimpleImputer(strategy="most_frequent"), StandardScaler()), list(binary_columns)),
+    ]).fit(X_train)
+    split = Split(*(transformer.transform(part) for part in (X_train, X_val, X_test)), y_train, y_val, y_test,
+                  continuous + list(binary_columns), transformer)
+    split.raw = {"train": X_train, "val": X_val, "test": X_test}   # untransformed rows, for analysis in units
+    return split
+
+
+def housing_split(seed=0):
+    """HousingData: impute (median; CHAS by its mode) and standardise on train; the target MEDV ($1000s) is
+    standardised too (`target_mean`, `target_std` convert back) so that one learning rate suits every grid point."""
+    housing = load_housing()
+    split = _impute_and_standardise(housing.drop(columns=["MEDV"]), housing["MEDV"], seed, stratify=False,
+                                    binary_columns=("CHAS",))
+    split.target_mean, split.target_std = split.y_train.mean(), split.y_train.std()
+    split.medv_train, split.medv_val, split.medv_test = split.y_train, split.y_val, split.y_test
+    split.y_train, split.y_val, split.y_test = ((part - split.target_mean) / split.target_std
+                                                for part in (split.y_train, split.y_val, split.y_test))
+    return split
+
+
+DIABETES_ZERO_MEANS_MISSING = ["Glucose", "BloodPressure", "SkinThickness", "Insulin", "BMI"]
+
+
+def diabetes_split(seed=0):
+    """Pima diabetes: zeros in Glucose, BloodPressure, SkinThickness, Insulin, BMI are missing measurements →
+    NaN → training-split median; standardised on train; stratified by Outcome."""
+    diabetes = load_diabetes()
+    features = diabetes.drop(columns=["Outcome"])
+    features[DIABETES_ZERO_MEANS_MISSING] = features[DIABETES_ZERO_MEANS_MISSING].replace(0, np.nan)
+    return _impute_and_standardise(features, diabetes["Outcome"], seed, stratify=True)
+
+
 ADVERTISEMENT_NUMERIC = ["age", "income", "children", "purchase_amount"]
 ADVERTISEMENT_CATEGORICAL = ["gender", "education", "married", "occupation", "most bought item"]
 
