@@ -517,6 +517,10 @@ class MLP:
         else:
             check_choice(self.loss, valid_losses, f"loss for a {self.output_} output ({self.task})")
             self.loss_ = self.loss
+        # The functions each layer applies, looked up once here rather than on every step.
+        self._layer_activations = [*(ACTIVATIONS[name] for name in self.hidden_activations),
+                                   OUTPUT_ACTIVATIONS[self.output_]]
+        self._hidden_backward = [ACTIVATION_BACKWARD[name] for name in self.hidden_activations]
         return self._encode_targets(y)
 
     def _encode_targets(self, y):
@@ -581,17 +585,13 @@ class MLP:
     # --- forward pass and backpropagation ---------------------------------------------------------------------
     def _layer(self, layer, inputs):
         """aˡ = g(aˡ⁻¹ Wˡ + bˡ), with the output activation on the last layer."""
-        if layer == len(self.hidden_activations):
-            activation = OUTPUT_ACTIVATIONS[self.output_]
-        else:
-            activation = ACTIVATIONS[self.hidden_activations[layer]]
-        return activation(inputs @ self.weights[layer] + self.biases[layer])
+        return self._layer_activations[layer](inputs @ self.weights[layer] + self.biases[layer])
 
     def _forward(self, X):
         """Activations of every layer, input first: [X, a¹, …, aᴸ]."""
         activations = [X]
-        for layer in range(len(self.weights)):
-            activations.append(self._layer(layer, activations[-1]))
+        for weights, biases, activation in zip(self.weights, self.biases, self._layer_activations):
+            activations.append(activation(activations[-1] @ weights + biases))
         return activations
 
     def _backward(self, activations, targets, grads):
@@ -607,7 +607,7 @@ class MLP:
             np.add.reduce(delta, axis=0, out=bias_grads[layer])
             if layer:
                 delta = delta @ self.weights[layer].T
-                ACTIVATION_BACKWARD[self.hidden_activations[layer - 1]](activations[layer], delta)
+                self._hidden_backward[layer - 1](activations[layer], delta)
         return grads
 
     def _outputs(self, X):
@@ -1207,7 +1207,7 @@ def save_results(name, results):
     """Write a notebook's quoted numbers to results/<name>.json; report.md is generated from these files."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}.json"
-    path.write_text(json.dumps(results, indent=1, default=_json_default))
+    path.write_text(json.dumps(results, indent=1, default=_json_default, ensure_ascii=False), encoding="utf-8")
     return path
 
 

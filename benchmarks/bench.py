@@ -2,6 +2,8 @@
 
   MLP    WineQT training split (914 rows, standardised), hidden [32, 64], relu, plain SGD, same epochs,
          batch size 1, 32 and the full set.                                       goal: ratio ≤ 0.7
+  AE     15-12-9-12-15 autoencoder epoch time vs MLPRegressor on X → X, same architecture and batch size.
+                                                                                  goal: ratio ≤ 1.0
   KNN    Spotify: 91 200 training rows × 11 400 queries × 15 standardised features, k = 23,
          vs KNeighborsClassifier(algorithm='brute', n_jobs=-1).                   goal: ratio ≤ 1.0,
          predictions equal except where a distance tie at the k-th neighbour makes the neighbour set ambiguous.
@@ -21,6 +23,7 @@ import numpy as np
 import sklearn
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier as SklearnMLP
+from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -52,7 +55,7 @@ def bench_mlp(repeats):
         ours = lambda: helpers.MLPClassifier([32, 64], activation="relu", optimizer=optimizer, batch_size=batch_size,
                                              learning_rate=0.01, epochs=epochs, seed=0).fit(X, y)
         # Same work for scikit-learn: plain SGD, no momentum or penalty, every epoch run (no tolerance stop).
-        theirs = lambda: SklearnMLP((32, 64), activation="relu", solver="sgd", momentum=0.0, alpha=0.0,
+        theirs = lambda: SklearnMLP(hidden_layer_sizes=(32, 64), activation="relu", solver="sgd", momentum=0.0, alpha=0.0,
                                     learning_rate_init=0.01, batch_size=batch_size, max_iter=epochs, tol=0.0,
                                     n_iter_no_change=epochs + 1, random_state=0).fit(X, y)
         with warnings.catch_warnings():
@@ -94,14 +97,34 @@ def bench_knn(repeats, k=23):
     return rows
 
 
+def bench_autoencoder(repeats, epochs=3, batch_size=64):
+    """Epoch time of the 15-12-9-12-15 autoencoder (tanh, Adam) against scikit-learn's MLPRegressor trained on
+    X → X with the same architecture, activation, solver and batch size."""
+    X_train, _, _ = spotify_split()
+    ours = lambda: helpers.AutoEncoder([12], 9, activation="tanh", optimizer="adam", learning_rate=0.003,
+                                       batch_size=batch_size, epochs=epochs, seed=0).fit(X_train)
+    theirs = lambda: SklearnMLPRegressor(hidden_layer_sizes=(12, 9, 12), activation="tanh", solver="adam",
+                                         learning_rate_init=0.003, batch_size=batch_size, max_iter=epochs,
+                                         tol=0.0, n_iter_no_change=epochs + 1, alpha=0.0,
+                                         random_state=0).fit(X_train, X_train)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        our_time, _ = median_time(ours, repeats)
+        their_time, _ = median_time(theirs, repeats)
+    return [(f"AutoEncoder 15-12-9-12-15 tanh, Adam, batch {batch_size}, {len(X_train)} rows, per epoch",
+             our_time / epochs, their_time / epochs, f"{epochs} epochs per repeat")]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--only", choices=["mlp", "knn"])
+    parser.add_argument("--only", choices=["mlp", "knn", "autoencoder"])
     args = parser.parse_args()
     rows = []
     if args.only in (None, "mlp"):
         rows += bench_mlp(args.repeats)
+    if args.only in (None, "autoencoder"):
+        rows += bench_autoencoder(max(1, args.repeats // 2))
     if args.only in (None, "knn"):
         rows += bench_knn(max(1, args.repeats // 2))
     lines = [f"Machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}; numpy {np.__version__}, "
