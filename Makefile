@@ -1,15 +1,18 @@
 # Reproducible ML report: every target sets up what it needs, so each works on a fresh clone.
-#   make report            set up, fetch data, run notebooks 01-04 headless, export HTML into build/
-#   make report QUICK=1    the same on small grids and subsampled data (minutes)
+#   make report            set up, fetch data, run notebooks 01-04 headless, export HTML into build/html/,
+#                          write report.md (+ README results table) and build/report.pdf
+#   make report QUICK=1    the same on small grids and subsampled data (minutes), into build/quick/
+#   make report FORCE_SWEEPS=1   recompute the W&B sweeps instead of reusing results/sweeps/
 #   make test              unit tests + every notebook in quick mode
 #   make bench             speed against scikit-learn (a script, not a test)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 QUICK  ?= 0
-export QUICK
+FORCE_SWEEPS ?= 0
+export QUICK FORCE_SWEEPS
 
-.PHONY: all setup data test report bench clean
+.PHONY: all setup data test report notebooks chromium bench clean
 
 all: report
 
@@ -27,8 +30,17 @@ data:
 test: setup data
 	$(BIN)/python -m pytest -q tests
 
-report: setup data
+report: notebooks chromium
+	$(BIN)/python notebooks/render_report.py --pdf
+
+notebooks: setup data
 	$(BIN)/python notebooks/execute.py
+
+# The PDF is printed by headless Chromium from Debian's packages (needs root, as on CI and these machines).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium (apt-get) for the PDF export"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core \
+		>/dev/null; }
 
 bench: setup data
 	$(BIN)/python benchmarks/bench.py

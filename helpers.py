@@ -2,7 +2,7 @@
 
 Read top-down:
   1. paths and run mode        QUICK switch shared by every notebook
-  2. data                      loaders for the five CSVs
+  2. data                      loaders for the five CSVs and their train/validation/test splits
   3. input checks              one place that turns bad input into a clear ValueError
   4. activations and losses    tiny functions in registries keyed by name
   5. optimizers                update rules: gradient descent, momentum, Adam
@@ -10,8 +10,8 @@ Read top-down:
   7. AutoEncoder               an MLP trained to reproduce its input
   8. PCA                       the linear baseline for the autoencoder
   9. KNN                       blocked, multi-threaded nearest neighbours
- 10. experiment running        W&B grid sweeps in parallel, cached
- 11. report outputs            figures and results files that report.md is generated from
+ 10. experiment running        W&B grid sweeps in parallel, cached; one sweep trial
+ 11. report outputs            metrics, figures and the results files report.md is generated from
 scikit-learn is used for preprocessing, metrics and baselines only, never inside a model.
 """
 from __future__ import annotations
@@ -33,8 +33,16 @@ import pandas as pd
 # ----------------------------------------------------------------------------------------------------------------
 PROJECT_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("DATA_DIR", PROJECT_DIR / "data"))
+
+
+def _flag(name):
+    return os.environ.get(name, "0").strip().lower() not in ("", "0", "false", "no")
+
+
 # QUICK=1 shrinks grids, epochs and data so the test suite can execute every notebook in minutes.
-QUICK = os.environ.get("QUICK", "0").strip().lower() not in ("", "0", "false", "no")
+QUICK = _flag("QUICK")
+# FORCE_SWEEPS=1 recomputes sweeps even when results/sweeps/ holds a cached table for the same configuration.
+FORCE_SWEEPS = _flag("FORCE_SWEEPS")
 
 # Figures and results of the full run are committed; a quick run writes beside them in build/quick so that it
 # never overwrites the report's numbers. OUTPUT_DIR overrides both (the tests use a temporary folder).
@@ -1069,6 +1077,28 @@ class KNN:
 # ----------------------------------------------------------------------------------------------------------------
 # 10. Experiment running: W&B grid sweeps on every core, one W&B run per grid point, results cached.
 # ----------------------------------------------------------------------------------------------------------------
+# The report's grid (sections 2.3 and 3.3): 4 × 2 × 4 × 3 × 2 × 2 = 384 points.
+REPORT_GRID = {
+    "hidden_layers": {"values": [[64], [32, 32], [32, 64], [32, 32, 32]]},
+    "learning_rate": {"values": [0.001, 0.01]},
+    "activation": {"values": ["relu", "sigmoid", "linear", "tanh"]},
+    "optimizer": {"values": ["sgd", "mini_batch_gd", "batch_gd"]},
+    "batch_size": {"values": [16, 32]},
+    "epochs": {"values": [100, 200]},
+}
+
+
+def report_sweep_config(name, metric, patience=20, quick=False):
+    """The report's W&B grid sweep configuration, with early stopping at `patience`; quick=True keeps 8 points."""
+    parameters = {**REPORT_GRID, "patience": {"value": patience}}
+    if quick:
+        parameters.update(hidden_layers={"values": [[32, 32]]}, learning_rate={"values": [0.01]},
+                          activation={"values": ["relu", "tanh"]}, optimizer={"values": ["mini_batch_gd", "batch_gd"]},
+                          epochs={"values": [10]})
+    return {"name": f"{name}-quick" if quick else name, "method": "grid",
+            "metric": {"name": metric, "goal": "maximize"}, "parameters": parameters}
+
+
 def expand_grid(sweep_config):
     """All points of a W&B grid sweep configuration ({'method': 'grid', 'parameters': {name: {'values': [...]}}}),
     as config dicts, in W&B's order (the last parameter varies fastest)."""
@@ -1141,14 +1171,14 @@ def run_sweep(train_fn, sweep_config, project="from-scratch-mlp", n_jobs=None, f
     ignores batch_size): each such group is trained once and its row repeated, with `trained_as` naming the
     point that was run. Returns one row per point (config, metrics, status, seconds); `.attrs['wall_time']` is
     the sweep's wall time. The table is cached in results/sweeps/<name>.json and reused while the configuration
-    is unchanged, unless force=True.
+    is unchanged, unless force=True (or FORCE_SWEEPS=1 in the environment).
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
     name = sweep_config.get("name", "sweep")
     points = expand_grid(sweep_config)
     cache = RESULTS_DIR / "sweeps" / f"{name}.json"
-    if cache.is_file() and not force:
+    if cache.is_file() and not (force or FORCE_SWEEPS):
         stored = json.loads(cache.read_text())
         if stored["sweep_config"] == json.loads(json.dumps(sweep_config)):
             table = pd.DataFrame(stored["rows"])
@@ -1184,8 +1214,34 @@ def mlp_training_key(config):
     return config
 
 
+def sweep_trial(config, split, task="classification", patience=None):
+    """Train the MLP described by one sweep config on `split`, log it as a W&B run, return validation metrics.
+
+    config keys: hidden_layers, activation, optimizer, learning_rate, batch_size, epochs, optional seed and
+    patience. Works as a run_sweep point and, with config=None, under `wandb.agent`.
+    """
+    with wandb_run(config) as (run, config):
+        model = MLP(config["hidden_layers"], activation=config["activation"], task=task,
+                    optimizer=config["optimizer"], learning_rate=config["learning_rate"],
+                    batch_size=config["batch_size"], epochs=config["epochs"],
+                    patience=config.get("patience", patience), seed=config.get("seed", 0))
+        model.fit(*split.fit_args)
+        log_history(run, model.history_)
+        metric = MAIN_METRIC[task]
+        summary = {f"val_{name}": value for name, value in
+                   evaluate(task, split.y_val, model.predict(split.X_val)).items()}
+        kept = (model.best_epoch_ or model.n_epochs_) - 1       # the epoch whose weights the model holds
+        summary.update({f"best_val_{metric}": max(model.history_[f"val_{metric}"], default=np.nan),
+                        "train_loss": model.history_["train_loss"][kept] if model.n_epochs_ else np.nan,
+                        "val_loss": model.history_["val_loss"][kept] if model.n_epochs_ else np.nan,
+                        "epochs_run": model.n_epochs_, "best_epoch": model.best_epoch_,
+                        "diverged": model.diverged_})
+        run.summary.update(summary)
+        return summary
+
+
 # ----------------------------------------------------------------------------------------------------------------
-# 11. Report outputs: figures and the numbers report.md is generated from.
+# 11. Report outputs: metrics, figures and the numbers report.md is generated from.
 # ----------------------------------------------------------------------------------------------------------------
 def _json_default(value):
     if isinstance(value, np.generic):
@@ -1230,31 +1286,6 @@ def evaluate(task, y_true, y_pred):
     mse_value = metrics.mean_squared_error(y_true, y_pred)
     return {"mse": mse_value, "rmse": float(np.sqrt(mse_value)), "mae": metrics.mean_absolute_error(y_true, y_pred),
             "r2": metrics.r2_score(y_true, y_pred)}
-
-
-def sweep_trial(config, split, task="classification", patience=None):
-    """Train the MLP described by one sweep config on `split`, log it as a W&B run, return validation metrics.
-
-    config keys: hidden_layers, activation, optimizer, learning_rate, batch_size, epochs, optional seed and
-    patience. Works as a run_sweep point and, with config=None, under `wandb.agent`.
-    """
-    with wandb_run(config) as (run, config):
-        model = MLP(config["hidden_layers"], activation=config["activation"], task=task,
-                    optimizer=config["optimizer"], learning_rate=config["learning_rate"],
-                    batch_size=config["batch_size"], epochs=config["epochs"],
-                    patience=config.get("patience", patience), seed=config.get("seed", 0))
-        model.fit(*split.fit_args)
-        log_history(run, model.history_)
-        metric = MAIN_METRIC[task]
-        summary = {f"val_{name}": value for name, value in
-                   evaluate(task, split.y_val, model.predict(split.X_val)).items()}
-        summary.update({f"best_val_{metric}": max(model.history_[f"val_{metric}"], default=np.nan),
-                        "train_loss": model.history_["train_loss"][-1] if model.n_epochs_ else np.nan,
-                        "val_loss": model.history_["val_loss"][-1] if model.n_epochs_ else np.nan,
-                        "epochs_run": model.n_epochs_, "best_epoch": model.best_epoch_,
-                        "diverged": model.diverged_})
-        run.summary.update(summary)
-        return summary
 
 
 def plot_histories(histories, key="loss", ax=None, title=None):
