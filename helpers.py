@@ -536,7 +536,8 @@ class MLP:
         if self.task == "classification":
             labels = np.asarray(y)
             if labels.ndim != 1 or len(labels) == 0:
-                raise ValueError(f"y must be a non-empty 1-dimensional array of class labels, got shape {labels.shape}.")
+                raise ValueError("y must be a non-empty 1-dimensional array of class labels, got shape "
+                                 f"{labels.shape}.")
             unknown = np.setdiff1d(labels, self.classes_)
             if len(unknown):
                 raise ValueError(f"y has labels not seen in fit: {unknown.tolist()[:10]}.")
@@ -1161,17 +1162,23 @@ def _run_grid_point(train_fn, config, project, group):
     return {**config, **metrics, "status": status, "seconds": time.perf_counter() - started}
 
 
-def run_sweep(train_fn, sweep_config, project="from-scratch-mlp", n_jobs=None, force=False, training_key=None):
+def run_sweep(train_fn, sweep_config, project="from-scratch-mlp", n_jobs=None, force=False, training_key=None,
+              budget=None):
     """Run `train_fn(config)` for every point of a W&B grid sweep configuration, in parallel with a progress bar.
 
     `train_fn` trains and evaluates one configuration and returns a dict of metrics (include 'diverged': bool);
-    it should log through `wandb_run(config)`, which makes each run one W&B run in `project`, grouped by the
+    it should log through `wandb_run(config)`, which makes each training one W&B run in `project`, grouped by the
     sweep's name. A point that raises or diverges is recorded in its row (status, error) and the sweep goes on.
-    `training_key(config)`, if given, maps configs that train identically to the same value (e.g. plain SGD
-    ignores batch_size): each such group is trained once and its row repeated, with `trained_as` naming the
-    point that was run. Returns one row per point (config, metrics, status, seconds); `.attrs['wall_time']` is
-    the sweep's wall time. The table is cached in results/sweeps/<name>.json and reused while the configuration
-    is unchanged, unless force=True (or FORCE_SWEEPS=1 in the environment).
+    Two optional shortcuts never change a result, they only skip trainings whose outcome is already known:
+    - `training_key(config)` maps configs that train identically to the same value (plain SGD ignores
+      batch_size); each such group is trained once.
+    - `budget` names a parameter that only caps the training length (e.g. 'epochs', with a fixed seed). Points with
+      the largest budget train first; a point with a smaller budget reuses such a run if that run stopped early
+      within the smaller budget, since both then follow the same trajectory. train_fn reports f'{budget}_run'.
+    Every row names the point whose training it shows in `trained_as`. Returns one row per point (config,
+    metrics, status, seconds); `.attrs['wall_time']` is the sweep's wall time. The table is cached in
+    results/sweeps/<name>.json and reused while the configuration is unchanged, unless force=True (or
+    FORCE_SWEEPS=1 in the environment).
     """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
@@ -1184,20 +1191,41 @@ def run_sweep(train_fn, sweep_config, project="from-scratch-mlp", n_jobs=None, f
             table = pd.DataFrame(stored["rows"])
             table.attrs.update(wall_time=stored["wall_time"], cached=True)
             return table
-    keys = [json.dumps(training_key(point), sort_keys=True) if training_key else index
-            for index, point in enumerate(points)]
-    first_of_key = {}
-    for index, key in enumerate(keys):
-        first_of_key.setdefault(key, index)
-    to_train = sorted(set(first_of_key.values()))
+
+    def identity(point):
+        return json.dumps(training_key(point) if training_key else point, sort_keys=True)
+
+    first_of_identity = {}
+    source = [first_of_identity.setdefault(identity(point), index) for index, point in enumerate(points)]
+    own = sorted(set(source))
+    trained, reused = {}, {}
+    progress = tqdm(total=len(own), desc=f"sweep {name}")
+
+    def train(indices):
+        jobs = (delayed(_run_grid_point)(train_fn, points[index], project, name) for index in indices)
+        for index, row in zip(indices, Parallel(n_jobs=n_jobs or os.cpu_count(), return_as="generator")(jobs)):
+            trained[index] = row
+            progress.update()
+
     started = time.perf_counter()
-    jobs = (delayed(_run_grid_point)(train_fn, points[index], project, name) for index in to_train)
-    trained = list(tqdm(Parallel(n_jobs=n_jobs or os.cpu_count(), return_as="generator")(jobs),
-                        total=len(to_train), desc=f"sweep {name}"))
+    if budget is None:
+        train(own)
+    else:
+        longest = max(point[budget] for point in points)
+        train([index for index in own if points[index][budget] == longest])
+        for index in (index for index in own if points[index][budget] != longest):
+            parent = first_of_identity.get(identity({**points[index], budget: longest}))
+            row = trained.get(parent)
+            if row and row["status"] != "failed" and row.get(f"{budget}_run", np.inf) <= points[index][budget]:
+                reused[index] = parent
+        progress.total -= len(reused)
+        train([index for index in own if index not in trained and index not in reused])
+    progress.close()
     wall_time = time.perf_counter() - started
-    by_index = dict(zip(to_train, trained))
-    rows = [{**by_index[first_of_key[key]], **point, "trained_as": first_of_key[key]}
-            for point, key in zip(points, keys)]
+    rows = []
+    for point, index in zip(points, source):
+        served_by = reused.get(index, index)
+        rows.append({**trained[served_by], **point, "trained_as": served_by})
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps({"sweep_config": sweep_config, "wall_time": wall_time, "rows": rows},
                                 indent=1, default=_json_default))

@@ -55,7 +55,8 @@ def bench_mlp(repeats):
         ours = lambda: helpers.MLPClassifier([32, 64], activation="relu", optimizer=optimizer, batch_size=batch_size,
                                              learning_rate=0.01, epochs=epochs, seed=0).fit(X, y)
         # Same work for scikit-learn: plain SGD, no momentum or penalty, every epoch run (no tolerance stop).
-        theirs = lambda: SklearnMLP(hidden_layer_sizes=(32, 64), activation="relu", solver="sgd", momentum=0.0, alpha=0.0,
+        theirs = lambda: SklearnMLP(hidden_layer_sizes=(32, 64), activation="relu", solver="sgd", momentum=0.0,
+                                    alpha=0.0,
                                     learning_rate_init=0.01, batch_size=batch_size, max_iter=epochs, tol=0.0,
                                     n_iter_no_change=epochs + 1, random_state=0).fit(X, y)
         with warnings.catch_warnings():

@@ -108,7 +108,8 @@ def write_pdf(markdown_path, pdf_path):
     body = mistune.create_markdown(plugins=["table"], escape=False)(markdown_path.read_text(encoding="utf-8"))
     style = ("body{font-family:'DejaVu Sans',sans-serif;font-size:10.5pt;max-width:46em;margin:auto;line-height:1.4}"
              "table{border-collapse:collapse;font-size:8.5pt;margin:0.6em 0}td,th{border:1px solid #bbb;"
-             "padding:2px 5px}img{max-width:100%;max-height:10cm;display:block;margin:0.4em auto}h1,h2{page-break-after:avoid}tr,img{page-break-inside:avoid}")
+             "padding:2px 5px}img{max-width:100%;max-height:10cm;display:block;margin:0.4em auto}"
+             "h1,h2{page-break-after:avoid}tr,img{page-break-inside:avoid}")
     html = markdown_path.with_suffix(".html")
     html.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{style}</style></head>"
                     f"<body>{body}</body></html>", encoding="utf-8")

@@ -103,3 +103,20 @@ def test_identical_trainings_run_once_and_fill_every_row():
     assert len(table) == 4 and len(calls) == 3                    # sgd with 16 and 32 is one training
     assert list(table.batch_size) == [16, 32, 16, 32]             # every row keeps its own config
     assert list(table.trained_as) == [0, 0, 2, 3]
+
+
+def test_a_shorter_budget_reuses_a_longer_run_only_when_that_stopped_in_time():
+    calls = []
+
+    def early_stopping_train(config):
+        calls.append(dict(config))
+        stopped_at = {"fast": 40, "slow": 150}[config["speed"]]         # epoch early stopping would end at
+        return {"diverged": False, "epochs_run": min(stopped_at, config["epochs"])}
+
+    config = {"name": "budget", "method": "grid",
+              "parameters": {"speed": {"values": ["fast", "slow"]}, "epochs": {"values": [100, 200]}}}
+    table = helpers.run_sweep(early_stopping_train, config, n_jobs=1, budget="epochs")
+    trained = [(call["speed"], call["epochs"]) for call in calls]
+    assert sorted(trained) == [("fast", 200), ("slow", 100), ("slow", 200)]   # fast/100 = fast/200 stopped at 40
+    assert list(table.trained_as) == [1, 1, 2, 3]
+    assert list(table.epochs) == [100, 200, 100, 200] and list(table.epochs_run) == [40, 40, 100, 150]
