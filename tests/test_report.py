@@ -27,7 +27,7 @@ def test_template_types_no_numbers():
     """Outside {{ placeholders }}, the template's text has no digits except section numbers in headings."""
     literal = render_report.PLACEHOLDER.sub("", TEMPLATE)
     literal = re.sub(r"(?m)^#+ [\d.–]+ ", "", literal)          # "### 2.3 Hyperparameter sweep"
-    literal = re.sub(r"notebooks/\S+|results/\S+|\d-core", "", literal)    # file names, the machine
+    literal = re.sub(r"notebooks/\S+|results/\S+|\d-core|\$1000s|F1", "", literal)   # files, machine, units
     assert re.findall(r"\d", literal) == []
 
 
