@@ -1333,9 +1333,13 @@ def plot_sweep_effects(table, parameters, metric, title=None):
     """One panel per hyperparameter: the distribution of `metric` over all sweep runs at each of its values."""
     import matplotlib.pyplot as plt
     import seaborn as sns
-    figure, axes = plt.subplots(1, len(parameters), figsize=(3.2 * len(parameters), 3.4), sharey=True)
+    n_rows = -(-len(parameters) // 3)          # three panels a row keeps the figure legible on a page
+    figure, axes = plt.subplots(n_rows, min(3, len(parameters)), figsize=(11, 3.3 * n_rows), sharey=True,
+                                squeeze=False)
     shown = table.assign(**{name: table[name].astype(str) for name in parameters})
-    for ax, name in zip(np.atleast_1d(axes), parameters):
+    for ax in axes.flat[len(parameters):]:
+        ax.axis("off")
+    for ax, name in zip(axes.flat, parameters):
         sns.boxplot(data=shown, x=name, y=metric, ax=ax, color="#cfe0f3", fliersize=0)
         sns.stripplot(data=shown, x=name, y=metric, ax=ax, size=2.5, alpha=0.5, color="#1f4e79")
         ax.tick_params(axis="x", rotation=30)

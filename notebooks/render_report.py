@@ -26,7 +26,7 @@ def number(value, digits=3):
     """A result as text: integers as they are, other numbers with `digits` decimals."""
     if isinstance(value, bool) or value is None:
         return str(value)
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) >= 100):
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) >= 2):
         return f"{int(value):,}".replace(",", " ")
     if isinstance(value, float):
         return f"{value:.{digits}f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.1e}"
@@ -107,8 +107,8 @@ def write_pdf(markdown_path, pdf_path):
                                 "(apt-get install chromium), or install it yourself.")
     body = mistune.create_markdown(plugins=["table"], escape=False)(markdown_path.read_text(encoding="utf-8"))
     style = ("body{font-family:'DejaVu Sans',sans-serif;font-size:10.5pt;max-width:46em;margin:auto;line-height:1.4}"
-             "table{border-collapse:collapse;font-size:8.5pt;margin:0.6em 0}td,th{border:1px solid #bbb;"
-             "padding:2px 5px}img{max-width:100%;max-height:10cm;display:block;margin:0.4em auto}"
+             "table{border-collapse:collapse;font-size:7.5pt;margin:0.6em 0;max-width:100%}"
+             "td,th{border:1px solid #bbb;padding:2px 4px;overflow-wrap:anywhere}img{max-width:100%;max-height:10cm;display:block;margin:0.4em auto}"
              "h1,h2{page-break-after:avoid}tr,img{page-break-inside:avoid}")
     html = markdown_path.with_suffix(".html")
     html.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{style}</style></head>"
