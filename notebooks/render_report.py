@@ -26,6 +26,8 @@ def number(value, digits=3):
     """A result as text: integers as they are, other numbers with `digits` decimals."""
     if isinstance(value, bool) or value is None:
         return str(value)
+    if isinstance(value, float) and value != value:     # NaN: no value for this row (e.g. KNN has no training)
+        return "—"
     if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) >= 2):
         return f"{int(value):,}".replace(",", " ")
     if isinstance(value, float):
