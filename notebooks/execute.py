@@ -1,6 +1,7 @@
 """Execute the numbered notebooks headless, in order, and export each to HTML.
 
-Executed copies go to build/notebooks/, HTML to build/html/; the committed notebooks stay output-free.
+Executed copies go to build/notebooks/, HTML to build/html/ (quick mode: build/quick/…); the committed notebooks
+stay output-free.
 QUICK=1 in the environment selects quick mode in every notebook (read by helpers.QUICK).
 
 Usage: python notebooks/execute.py [NOTEBOOK ...]      (default: notebooks/[0-9][0-9]_*.ipynb)
@@ -43,19 +44,21 @@ def execute_notebook(path, build_dir=BUILD_DIR):
 def main(paths):
     paths = [Path(p).resolve() for p in paths] or numbered_notebooks()
     mode = "quick" if os.environ.get("QUICK", "0") not in ("", "0") else "full"
-    print(f"Executing {len(paths)} notebook(s) in {mode} mode into {BUILD_DIR.relative_to(Path.cwd())}/", flush=True)
+    build_dir = BUILD_DIR / "quick" if mode == "quick" else BUILD_DIR     # quick runs never replace full outputs
+    print(f"Executing {len(paths)} notebook(s) in {mode} mode into {build_dir}/", flush=True)
     total = time.perf_counter()
     for path in paths:
         print(f"  {path.name} ...", end=" ", flush=True)
         started = time.perf_counter()
         try:
-            execute_notebook(path)
+            execute_notebook(path, build_dir)
         except CellExecutionError as error:
             print(f"FAILED after {time.perf_counter() - started:.0f} s\n{error}", file=sys.stderr)
-            print(f"\n{path.name} failed; the executed copy with the error is in build/notebooks/.", file=sys.stderr)
+            print(f"\n{path.name} failed; the executed copy with the error is in {build_dir}/notebooks/.",
+                  file=sys.stderr)
             return 1
         print(f"done in {time.perf_counter() - started:.0f} s", flush=True)
-    print(f"All notebooks executed in {time.perf_counter() - total:.0f} s; HTML in build/html/.")
+    print(f"All notebooks executed in {time.perf_counter() - total:.0f} s; HTML in {build_dir}/html/.")
     return 0
 
 
