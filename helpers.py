@@ -1242,6 +1242,32 @@ def mlp_training_key(config):
     return config
 
 
+SKLEARN_ACTIVATION = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic", "linear": "identity"}
+
+
+def mlp_from_config(config, task="classification", seed=None, patience=None):
+    """The MLP a sweep config describes: hidden_layers, activation, optimizer, learning_rate, batch_size, epochs,
+    and optionally patience and seed (the arguments override missing keys)."""
+    return MLP(config["hidden_layers"], activation=config["activation"], task=task, optimizer=config["optimizer"],
+               learning_rate=config["learning_rate"], batch_size=config["batch_size"], epochs=config["epochs"],
+               patience=config.get("patience", patience),
+               seed=config.get("seed", 0) if seed is None else seed)
+
+
+def sklearn_twin(config, task, n_train, seed=0, patience=20):
+    """scikit-learn's MLP configured like `mlp_from_config(config)`: same layers, activation, rows per step,
+    learning rate and epoch budget; plain SGD without penalty (Adam / heavy-ball momentum when asked); early
+    stopping with the same patience, on scikit-learn's own 10 % validation split."""
+    from sklearn import neural_network
+    model = neural_network.MLPRegressor if task == "regression" else neural_network.MLPClassifier
+    optimizer = config["optimizer"]
+    return model(hidden_layer_sizes=tuple(config["hidden_layers"]), activation=SKLEARN_ACTIVATION[config["activation"]],
+                 solver="adam" if optimizer == "adam" else "sgd", momentum=0.9 if optimizer == "momentum" else 0.0,
+                 nesterovs_momentum=False, alpha=0.0, learning_rate_init=config["learning_rate"],
+                 batch_size=OPTIMIZERS[optimizer][1](config["batch_size"], n_train), max_iter=config["epochs"],
+                 early_stopping=True, n_iter_no_change=patience, random_state=seed)
+
+
 def sweep_trial(config, split, task="classification", patience=None):
     """Train the MLP described by one sweep config on `split`, log it as a W&B run, return validation metrics.
 
@@ -1249,11 +1275,7 @@ def sweep_trial(config, split, task="classification", patience=None):
     patience. Works as a run_sweep point and, with config=None, under `wandb.agent`.
     """
     with wandb_run(config) as (run, config):
-        model = MLP(config["hidden_layers"], activation=config["activation"], task=task,
-                    optimizer=config["optimizer"], learning_rate=config["learning_rate"],
-                    batch_size=config["batch_size"], epochs=config["epochs"],
-                    patience=config.get("patience", patience), seed=config.get("seed", 0))
-        model.fit(*split.fit_args)
+        model = mlp_from_config(config, task, patience=patience).fit(*split.fit_args)
         log_history(run, model.history_)
         metric = MAIN_METRIC[task]
         summary = {f"val_{name}": value for name, value in
@@ -1339,11 +1361,14 @@ def plot_sweep_effects(table, parameters, metric, title=None):
     shown = table.assign(**{name: table[name].astype(str) for name in parameters})
     for ax in axes.flat[len(parameters):]:
         ax.axis("off")
+    saved_state = np.random.get_state()
+    np.random.seed(0)       # seaborn jitters strip points with numpy's global generator: fix it, then restore it
     for ax, name in zip(axes.flat, parameters):
         sns.boxplot(data=shown, x=name, y=metric, ax=ax, color="#cfe0f3", fliersize=0)
         sns.stripplot(data=shown, x=name, y=metric, ax=ax, size=2.5, alpha=0.5, color="#1f4e79")
         ax.tick_params(axis="x", rotation=30)
         ax.set(xlabel=name.replace("_", " "), ylabel=metric.replace("_", " "))
+    np.random.set_state(saved_state)
     if title:
         figure.suptitle(title)
     figure.tight_layout()

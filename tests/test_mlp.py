@@ -216,3 +216,14 @@ def test_bad_fit_and_predict_calls(rng):
         model.score(X, np.array(["yak"] * len(X)))
     with pytest.raises(ValueError, match="predict_proba is for classification"):
         helpers.MLPRegressor([4], epochs=1).fit(X, X[:, 0]).predict_proba(X)
+
+
+def test_config_builders_agree_with_each_other():
+    config = {"hidden_layers": [8, 4], "activation": "sigmoid", "optimizer": "sgd", "learning_rate": 0.05,
+              "batch_size": 16, "epochs": 30}
+    ours = helpers.mlp_from_config(config, "regression", patience=5)
+    twin = helpers.sklearn_twin(config, "regression", n_train=100, patience=5)
+    assert (ours.hidden_layers, ours.activation, ours.optimizer, ours.patience) == ([8, 4], "sigmoid", "sgd", 5)
+    assert twin.hidden_layer_sizes == (8, 4) and twin.activation == "logistic" and twin.batch_size == 1
+    assert (twin.solver, twin.momentum, twin.max_iter, twin.n_iter_no_change) == ("sgd", 0.0, 30, 5)
+    assert helpers.sklearn_twin({**config, "optimizer": "batch_gd"}, "classification", n_train=100).batch_size == 100
