@@ -1302,11 +1302,10 @@ def _json_default(value):
 
 
 def save_figure(figure, name):
-    """Write a figure to figures/<name>.png (quick mode: build/quick/figures) and return the path."""
+    """Write a figure to figures/<name>.png (quick mode: build/quick/figures). Returns nothing, so that a notebook
+    cell ending with it shows the figure and no file path of this machine."""
     FIGURES_DIR.mkdir(parents=True, exist_ok=True)
-    path = FIGURES_DIR / f"{name}.png"
-    figure.savefig(path, dpi=130, bbox_inches="tight")
-    return path
+    figure.savefig(FIGURES_DIR / f"{name}.png", dpi=130, bbox_inches="tight")
 
 
 def save_results(name, results):
