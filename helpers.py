@@ -126,15 +126,20 @@ class Split:
         return {part: getattr(self, f"X_{part}").shape for part in ("train", "val", "test")}
 
 
-def standardised_split(features, target, seed=0, stratify=False):
-    """80/10/10 split of a feature DataFrame and target; features standardised on the training part."""
+def standardised_split(features, target, seed=0, stratify=False, ids=None):
+    """80/10/10 split of a feature DataFrame and target; features standardised on the training part. Row `ids`,
+    if given, are split the same way into `split.ids` ({'train': ..., 'val': ..., 'test': ...})."""
     from sklearn.preprocessing import StandardScaler
     target = np.asarray(target)
-    (X_train, X_val, X_test), (y_train, y_val, y_test) = train_val_test_split(
-        features.to_numpy(dtype=np.float64), target, seed=seed, stratify=target if stratify else None)
+    extra = [] if ids is None else [np.asarray(ids)]
+    (X_train, X_val, X_test), (y_train, y_val, y_test), *id_parts = train_val_test_split(
+        features.to_numpy(dtype=np.float64), target, *extra, seed=seed, stratify=target if stratify else None)
     scaler = StandardScaler().fit(X_train)
-    return Split(scaler.transform(X_train), scaler.transform(X_val), scaler.transform(X_test),
-                 y_train, y_val, y_test, features.columns, scaler)
+    split = Split(scaler.transform(X_train), scaler.transform(X_val), scaler.transform(X_test),
+                  y_train, y_val, y_test, features.columns, scaler)
+    if id_parts:
+        split.ids = dict(zip(("train", "val", "test"), id_parts[0]))
+    return split
 
 
 def wine_split(seed=0):
@@ -193,15 +198,12 @@ def diabetes_split(seed=0):
 def spotify_split(seed=0, n_rows=None):
     """Spotify: the 15 SPOTIFY_FEATURES (explicit → 0/1) standardised on train, label `track_genre`; 80/10/10
     (91 200 / 11 400 / 11 400 rows). `n_rows` takes a random subsample first (quick mode). `track_id` per part is
-    kept in `split.track_ids` to study duplicates."""
+    kept in `split.ids` to study duplicates."""
     spotify = load_spotify()
     if n_rows is not None:
         spotify = spotify.sample(n=n_rows, random_state=seed)
     features = spotify[SPOTIFY_FEATURES].astype({"explicit": int})
-    split = standardised_split(features, spotify["track_genre"], seed)
-    (ids_train, ids_val, ids_test), = train_val_test_split(spotify["track_id"].to_numpy(), seed=seed)
-    split.track_ids = {"train": ids_train, "val": ids_val, "test": ids_test}
-    return split
+    return standardised_split(features, spotify["track_genre"], seed, ids=spotify["track_id"])
 
 
 ADVERTISEMENT_NUMERIC = ["age", "income", "children", "purchase_amount"]
@@ -1076,7 +1078,7 @@ class KNN:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 10. Experiment running: W&B grid sweeps on every core, one W&B run per grid point, results cached.
+# 10. Experiment running: W&B grid sweeps on every core, one W&B run per training, results cached.
 # ----------------------------------------------------------------------------------------------------------------
 # The report's grid (sections 2.3 and 3.3): 4 × 2 × 4 × 3 × 2 × 2 = 384 points.
 REPORT_GRID = {
@@ -1268,14 +1270,14 @@ def sklearn_twin(config, task, n_train, seed=0, patience=20):
                  early_stopping=True, n_iter_no_change=patience, random_state=seed)
 
 
-def sweep_trial(config, split, task="classification", patience=None):
+def sweep_trial(config, split, task="classification"):
     """Train the MLP described by one sweep config on `split`, log it as a W&B run, return validation metrics.
 
     config keys: hidden_layers, activation, optimizer, learning_rate, batch_size, epochs, optional seed and
     patience. Works as a run_sweep point and, with config=None, under `wandb.agent`.
     """
     with wandb_run(config) as (run, config):
-        model = mlp_from_config(config, task, patience=patience).fit(*split.fit_args)
+        model = mlp_from_config(config, task).fit(*split.fit_args)
         log_history(run, model.history_)
         metric = MAIN_METRIC[task]
         summary = {f"val_{name}": value for name, value in

@@ -24,7 +24,6 @@ import sklearn
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier as SklearnMLP
 from sklearn.neural_network import MLPRegressor as SklearnMLPRegressor
-from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import helpers  # noqa: E402
@@ -39,16 +38,9 @@ def median_time(function, repeats):
     return statistics.median(times), result
 
 
-def wine_training_split():
-    wine = helpers.load_wine()
-    parts = helpers.train_val_test_split(wine.drop(columns=["Id", "quality"]).to_numpy(), wine.quality.to_numpy(),
-                                         seed=0, stratify=wine.quality.to_numpy())
-    (X_train, _, _), (y_train, _, _) = parts
-    return StandardScaler().fit_transform(X_train), y_train
-
-
 def bench_mlp(repeats):
-    X, y = wine_training_split()
+    wine = helpers.wine_split(seed=0)      # the notebooks' split: 914 standardised training rows
+    X, y = wine.X_train, wine.y_train
     rows = []
     for label, optimizer, batch_size, epochs in [("1 (sgd)", "sgd", 1, 20), ("32", "mini_batch_gd", 32, 100),
                                                  (f"{len(X)} (full)", "batch_gd", len(X), 500)]:
@@ -68,14 +60,6 @@ def bench_mlp(repeats):
     return rows
 
 
-def spotify_split():
-    spotify = helpers.load_spotify()
-    features = spotify[helpers.SPOTIFY_FEATURES].astype(float).to_numpy()
-    (train, _, test), (y_train, _, _) = helpers.train_val_test_split(features, spotify.track_genre.to_numpy(), seed=0)
-    scaler = StandardScaler().fit(train)
-    return scaler.transform(train), y_train, scaler.transform(test)
-
-
 def tie_at_kth(metric, query, train, k):
     """True when the k-th and (k+1)-th smallest distances from query are equal (to rounding)."""
     distances = np.sort(helpers.exact_distances(metric, np.broadcast_to(query, train.shape), train))
@@ -83,7 +67,8 @@ def tie_at_kth(metric, query, train, k):
 
 
 def bench_knn(repeats, k=23):
-    X_train, y_train, X_query = spotify_split()
+    spotify = helpers.spotify_split(seed=0)
+    X_train, y_train, X_query = spotify.X_train, spotify.y_train, spotify.X_test
     rows = []
     for metric in ("manhattan", "euclidean"):
         ours = helpers.KNN(k, metric).fit(X_train, y_train)
@@ -101,7 +86,7 @@ def bench_knn(repeats, k=23):
 def bench_autoencoder(repeats, epochs=3, batch_size=64):
     """Epoch time of the 15-12-9-12-15 autoencoder (tanh, Adam) against scikit-learn's MLPRegressor trained on
     X → X with the same architecture, activation, solver and batch size."""
-    X_train, _, _ = spotify_split()
+    X_train = helpers.spotify_split(seed=0).X_train
     ours = lambda: helpers.AutoEncoder([12], 9, activation="tanh", optimizer="adam", learning_rate=0.003,
                                        batch_size=batch_size, epochs=epochs, seed=0).fit(X_train)
     theirs = lambda: SklearnMLPRegressor(hidden_layer_sizes=(12, 9, 12), activation="tanh", solver="adam",

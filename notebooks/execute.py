@@ -6,7 +6,6 @@ QUICK=1 in the environment selects quick mode in every notebook (read by helpers
 
 Usage: python notebooks/execute.py [NOTEBOOK ...]      (default: notebooks/[0-9][0-9]_*.ipynb)
 """
-import os
 import sys
 import time
 from pathlib import Path
@@ -18,6 +17,8 @@ from nbconvert import HTMLExporter
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent
 BUILD_DIR = NOTEBOOK_DIR.parent / "build"
+sys.path.insert(0, str(NOTEBOOK_DIR.parent))
+import helpers  # noqa: E402  (its QUICK flag is the one every notebook reads)
 CELL_TIMEOUT = 1800   # seconds; the longest full-mode cell (a sweep) stays well below
 
 
@@ -43,7 +44,7 @@ def execute_notebook(path, build_dir=BUILD_DIR):
 
 def main(paths):
     paths = [Path(p).resolve() for p in paths] or numbered_notebooks()
-    mode = "quick" if os.environ.get("QUICK", "0") not in ("", "0") else "full"
+    mode = "quick" if helpers.QUICK else "full"
     build_dir = BUILD_DIR / "quick" if mode == "quick" else BUILD_DIR     # quick runs never replace full outputs
     print(f"Executing {len(paths)} notebook(s) in {mode} mode into {build_dir}/", flush=True)
     total = time.perf_counter()

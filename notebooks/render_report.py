@@ -6,7 +6,6 @@ text holds no result. Also refreshes the headline table in README.md (between th
 Usage: python notebooks/render_report.py [--pdf]      (QUICK=1: build/quick/ instead of the committed outputs)
 """
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -16,6 +15,8 @@ from pathlib import Path
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = NOTEBOOK_DIR.parent
+sys.path.insert(0, str(PROJECT_DIR))
+import helpers  # noqa: E402  (QUICK and OUTPUT_DIR: the notebooks' own rule for where results are)
 TEMPLATE = NOTEBOOK_DIR / "report_template.md"
 PLACEHOLDER = re.compile(r"\{\{(.+?)\}\}", re.DOTALL)
 RESULT_FILES = {"r1": "01_wine_mlp", "r2": "02_housing_regression", "r3": "03_mse_vs_bce", "r4": "04_autoencoder_knn"}
@@ -110,7 +111,8 @@ def write_pdf(markdown_path, pdf_path):
     body = mistune.create_markdown(plugins=["table"], escape=False)(markdown_path.read_text(encoding="utf-8"))
     style = ("body{font-family:'DejaVu Sans',sans-serif;font-size:10.5pt;max-width:46em;margin:auto;line-height:1.4}"
              "table{border-collapse:collapse;font-size:7.5pt;margin:0.6em 0;max-width:100%}"
-             "td,th{border:1px solid #bbb;padding:2px 4px;overflow-wrap:anywhere}img{max-width:100%;max-height:10cm;display:block;margin:0.4em auto}"
+             "td,th{border:1px solid #bbb;padding:2px 4px;overflow-wrap:anywhere}"
+             "img{max-width:100%;max-height:10cm;display:block;margin:0.4em auto}"
              "h1,h2{page-break-after:avoid}tr,img{page-break-inside:avoid}")
     html = markdown_path.with_suffix(".html")
     html.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{style}</style></head>"
@@ -124,10 +126,9 @@ def write_pdf(markdown_path, pdf_path):
 
 
 def main(argv):
-    quick = os.environ.get("QUICK", "0") not in ("", "0")
-    output_dir = Path(os.environ.get("OUTPUT_DIR") or (PROJECT_DIR / "build" / "quick" if quick else PROJECT_DIR))
-    results = load_results(output_dir / "results")
-    report = output_dir / "report.md"
+    quick = helpers.QUICK
+    results = load_results(helpers.RESULTS_DIR)
+    report = helpers.OUTPUT_DIR / "report.md"
     report.write_text(render(TEMPLATE.read_text(encoding="utf-8"), results), encoding="utf-8")
     print(f"wrote {report}")
     if not quick:
