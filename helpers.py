@@ -2,31 +2,41 @@
 
 Read top-down:
   1. paths and run mode        QUICK switch shared by every notebook
-  2. data                      loaders for the five CSVs and their train/validation/test splits
-  3. input checks              one place that turns bad input into a clear ValueError
+  2. data                      loaders for the five CSVs and their train/validation/test splits (Split)
+  3. input checks              arrays and constructor parameters → a clear ValueError when wrong
   4. activations and losses    tiny functions in registries keyed by name
   5. optimizers                update rules: gradient descent, momentum, Adam
-  6. MLP                       one class for classification, multi-label and regression
-  7. AutoEncoder               an MLP trained to reproduce its input
-  8. PCA                       the linear baseline for the autoencoder
-  9. KNN                       blocked, multi-threaded nearest neighbours
- 10. experiment running        W&B grid sweeps in parallel, cached; one sweep trial
- 11. report outputs            metrics, figures and the results files report.md is generated from
-scikit-learn is used for preprocessing, metrics and baselines only, never inside a model.
+  6. metrics                   the models' scores and the notebooks' fuller evaluation
+  7. MLP                       one class for classification, multi-label and regression (+ one class per task)
+  8. AutoEncoder               an MLP trained to reproduce its input
+  9. PCA                       the linear baseline for the autoencoder
+ 10. KNN                       exact, blocked, multi-threaded nearest neighbours
+ 11. model builders            the MLP a sweep configuration describes and its scikit-learn twin
+ 12. experiment running        W&B grid sweeps in parallel, cached; one sweep trial; cross-validated re-ranking
+ 13. report outputs            figures and the results files report.md is generated from
+Every model is a scikit-learn estimator (get_params, clone, Pipeline, cross_val_score) whose maths is written here;
+scikit-learn is used for preprocessing, metrics, baselines and that interface only, never inside a model's maths.
 """
 from __future__ import annotations
 
 import contextlib
+import inspect
 import itertools
 import json
+import numbers
 import os
+import re
 import time
 import warnings
+from collections.abc import Hashable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
+from sklearn.utils.metaestimators import available_if
 
 # ----------------------------------------------------------------------------------------------------------------
 # 1. Paths and run mode
@@ -58,12 +68,35 @@ SPOTIFY_FEATURES = ["popularity", "duration_ms", "explicit", "danceability", "en
                     "time_signature"]
 
 
+# file name -> (rows, columns every loader needs): what the published files hold, so a truncated copy is noticed.
+DATA_FILES = {
+    "WineQT.csv": (1143, ["fixed acidity", "volatile acidity", "citric acid", "residual sugar", "chlorides",
+                          "free sulfur dioxide", "total sulfur dioxide", "density", "pH", "sulphates", "alcohol",
+                          "quality", "Id"]),
+    "HousingData.csv": (506, ["CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS", "RAD", "TAX", "PTRATIO", "B",
+                              "LSTAT", "MEDV"]),
+    "diabetes.csv": (768, ["Pregnancies", "Glucose", "BloodPressure", "SkinThickness", "Insulin", "BMI",
+                           "DiabetesPedigreeFunction", "Age", "Outcome"]),
+    "advertisement.csv": (1000, ["age", "gender", "income", "education", "married", "children", "city", "occupation",
+                                 "purchase_amount", "most bought item", "labels"]),
+    "spotify.csv": (114000, [*SPOTIFY_FEATURES, "track_id", "track_genre"]),
+}
+
+
 def _read_data_file(file_name, **read_options):
+    """Read one of DATA_FILES, checking it has the published rows and columns."""
     path = DATA_DIR / file_name
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: run `make data` to fetch and verify the data sets "
                                 "(see data/README.md).")
-    return pd.read_csv(path, **read_options)
+    frame = pd.read_csv(path, **read_options)
+    n_rows, columns = DATA_FILES[file_name]
+    missing = [column for column in columns if column not in frame.columns]
+    if missing or len(frame) != n_rows:
+        found = f"lacks columns {missing}" if missing else f"has {len(frame)} rows instead of {n_rows}"
+        raise ValueError(f"{path} {found}: it is truncated or not the published file. Fix: run "
+                         "`python data/fetch.py --force` to fetch a verified copy.")
+    return frame
 
 
 def load_wine():
@@ -108,13 +141,27 @@ def train_val_test_split(*arrays, fractions=(0.8, 0.1, 0.1), seed=0, stratify=No
     return [(second[2 * i], second[2 * i + 1], test[i]) for i in range(len(arrays))]
 
 
+@dataclass
 class Split:
-    """Train/validation/test arrays of one data set, standardised with statistics of the training part only."""
+    """Train/validation/test arrays of one data set, transformed with statistics of the training part only.
 
-    def __init__(self, X_train, X_val, X_test, y_train, y_val, y_test, feature_names, scaler=None):
-        self.X_train, self.X_val, self.X_test = X_train, X_val, X_test
-        self.y_train, self.y_val, self.y_test = y_train, y_val, y_test
-        self.feature_names, self.scaler = list(feature_names), scaler
+    `transformer` is the fitted preprocessing (scaler or column transformer); `ids` the row identifiers per part
+    and `raw` the untransformed rows per part, where a data set has them; `label_names` names the columns of a
+    multi-label target; `target_mean` and `target_std` undo a standardised regression target (`to_units`)."""
+
+    X_train: np.ndarray
+    X_val: np.ndarray
+    X_test: np.ndarray
+    y_train: np.ndarray
+    y_val: np.ndarray
+    y_test: np.ndarray
+    feature_names: list
+    transformer: object = None
+    ids: dict | None = None
+    raw: dict | None = None
+    label_names: list | None = None
+    target_mean: float = 0.0
+    target_std: float = 1.0
 
     @property
     def fit_args(self):
@@ -124,6 +171,10 @@ class Split:
     @property
     def shapes(self):
         return {part: getattr(self, f"X_{part}").shape for part in ("train", "val", "test")}
+
+    def to_units(self, values):
+        """A (standardised) regression target or prediction back in the target's own units."""
+        return np.asarray(values) * self.target_std + self.target_mean
 
 
 def standardised_split(features, target, seed=0, stratify=False, ids=None):
@@ -135,11 +186,9 @@ def standardised_split(features, target, seed=0, stratify=False, ids=None):
     (X_train, X_val, X_test), (y_train, y_val, y_test), *id_parts = train_val_test_split(
         features.to_numpy(dtype=np.float64), target, *extra, seed=seed, stratify=target if stratify else None)
     scaler = StandardScaler().fit(X_train)
-    split = Split(scaler.transform(X_train), scaler.transform(X_val), scaler.transform(X_test),
-                  y_train, y_val, y_test, features.columns, scaler)
-    if id_parts:
-        split.ids = dict(zip(("train", "val", "test"), id_parts[0]))
-    return split
+    return Split(scaler.transform(X_train), scaler.transform(X_val), scaler.transform(X_test),
+                 y_train, y_val, y_test, list(features.columns), scaler,
+                 ids=dict(zip(("train", "val", "test"), id_parts[0])) if id_parts else None)
 
 
 def wine_split(seed=0):
@@ -164,23 +213,19 @@ def _impute_and_standardise(features, target, seed, stratify, binary_columns=())
         ("continuous", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), continuous),
         ("binary", make_pipeline(SimpleImputer(strategy="most_frequent"), StandardScaler()), list(binary_columns)),
     ]).fit(X_train)
-    split = Split(*(transformer.transform(part) for part in (X_train, X_val, X_test)), y_train, y_val, y_test,
-                  continuous + list(binary_columns), transformer)
-    split.raw = {"train": X_train, "val": X_val, "test": X_test}   # untransformed rows, for analysis in units
-    return split
+    return Split(*(transformer.transform(part) for part in (X_train, X_val, X_test)), y_train, y_val, y_test,
+                 continuous + list(binary_columns), transformer, raw={"train": X_train, "val": X_val, "test": X_test})
 
 
 def housing_split(seed=0):
     """HousingData: impute (median; CHAS by its mode) and standardise on train; the target MEDV ($1000s) is
-    standardised too (`target_mean`, `target_std` convert back) so that one learning rate suits every grid point."""
+    standardised too (`split.to_units` converts back) so that one learning rate suits every grid point."""
     housing = load_housing()
     split = _impute_and_standardise(housing.drop(columns=["MEDV"]), housing["MEDV"], seed, stratify=False,
                                     binary_columns=("CHAS",))
-    split.target_mean, split.target_std = split.y_train.mean(), split.y_train.std()
-    split.medv_train, split.medv_val, split.medv_test = split.y_train, split.y_val, split.y_test
-    split.y_train, split.y_val, split.y_test = ((part - split.target_mean) / split.target_std
-                                                for part in (split.y_train, split.y_val, split.y_test))
-    return split
+    mean, std = split.y_train.mean(), split.y_train.std()
+    return replace(split, y_train=(split.y_train - mean) / std, y_val=(split.y_val - mean) / std,
+                   y_test=(split.y_test - mean) / std, target_mean=mean, target_std=std)
 
 
 DIABETES_ZERO_MEANS_MISSING = ["Glucose", "BloodPressure", "SkinThickness", "Insulin", "BMI"]
@@ -224,39 +269,144 @@ def advertisement_split(seed=0):
     encoder = ColumnTransformer([("numeric", StandardScaler(), ADVERTISEMENT_NUMERIC),
                                  ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
                                   ADVERTISEMENT_CATEGORICAL)]).fit(X_train)
-    split = Split(*(encoder.transform(part) for part in (X_train, X_val, X_test)), Y_train, Y_val, Y_test,
-                  encoder.get_feature_names_out(), encoder)
-    split.label_names = list(binarizer.classes_)
-    return split
+    return Split(*(encoder.transform(part) for part in (X_train, X_val, X_test)), Y_train, Y_val, Y_test,
+                 list(encoder.get_feature_names_out()), encoder, label_names=list(binarizer.classes_))
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 3. Input checks
+# 3. Input checks and parameter rules
+#    Arrays are checked where they enter (fit, predict, transform); constructor parameters are stored as given, as
+#    scikit-learn requires, and checked in fit against each class's `_parameter_rules` table built from the small
+#    rules below (each rule is a test and the phrase an error message uses).
 # ----------------------------------------------------------------------------------------------------------------
+class NonNumericInputError(TypeError, ValueError):
+    """Input that cannot be read as numbers: a ValueError like every bad input here, and a TypeError, the type
+    scikit-learn's estimator checks expect for it."""
+
+
 def check_array(values, name="X", ndim=2):
     """Return `values` as a finite float64 array of the given ndim, or raise a ValueError that says what is wrong."""
+    if hasattr(values, "toarray") or hasattr(values, "tocsr"):
+        raise ValueError(f"{name} is a sparse matrix, which is not supported: pass a dense array ({name}.toarray()).")
     try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as error:
+        array = np.asarray(values)
+        if array.dtype.kind == "c":
+            raise ValueError(f"Complex data not supported in {name}: pass real values (e.g. the magnitude, or the "
+                             "real and imaginary parts as separate columns).")
+        array = array.astype(np.float64)
+    except TypeError as error:
+        raise NonNumericInputError(f"{name} must be numeric: encode or drop non-numeric columns first ({error}).") \
+            from None
+    except ValueError as error:
+        if "Complex data" in str(error):
+            raise
         raise ValueError(f"{name} must be numeric: encode or drop non-numeric columns first ({error}).") from None
     if array.ndim != ndim:
-        hint = " (reshape a single feature with .reshape(-1, 1))" if ndim == 2 and array.ndim == 1 else ""
+        hint = (". Reshape your data: .reshape(-1, 1) for a single feature, .reshape(1, -1) for a single sample"
+                if ndim == 2 and array.ndim == 1 else "")
         raise ValueError(f"{name} must be {ndim}-dimensional, got shape {array.shape}{hint}.")
-    if array.shape[0] == 0 or array.size == 0:
-        raise ValueError(f"{name} is empty (shape {array.shape}).")
+    if array.shape[0] == 0:
+        raise ValueError(f"{name} has 0 sample(s) (shape={array.shape}) while a minimum of 1 is required.")
+    if array.size == 0:
+        raise ValueError(f"{name} has 0 feature(s) (shape={array.shape}) while a minimum of 1 is required.")
+    if np.isnan(array).any():
+        raise ValueError(f"Input {name} contains NaN: impute or drop the missing values first.")
     if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or infinite values: impute or drop them before fitting.")
+        raise ValueError(f"Input {name} contains infinity or a value too large for dtype('float64'): drop or clip "
+                         "those values first.")
     return array
 
 
+def check_target_given(estimator, y):
+    if y is None:
+        raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the target y is None.")
+
+
+def _n_rows(values):
+    return len(values) if hasattr(values, "__len__") else np.asarray(values).shape[0]
+
+
+def _n_dims(values):
+    """Dimensions of an array-like, without numpy's array-function dispatch (some array-likes refuse it)."""
+    return values.ndim if hasattr(values, "ndim") else np.asarray(values).ndim
+
+
 def check_same_length(first, second, names=("X", "y")):
-    if len(first) != len(second):
-        raise ValueError(f"{names[0]} and {names[1]} have different numbers of rows: {len(first)} vs {len(second)}.")
+    n_first, n_second = _n_rows(first), _n_rows(second)
+    if n_first != n_second:
+        raise ValueError(f"{names[0]} and {names[1]} have different numbers of rows: {n_first} vs {n_second}.")
 
 
-def check_choice(value, valid, what):
-    if value not in valid:
-        raise ValueError(f"unknown {what} {value!r}; valid {what}s: {', '.join(sorted(valid))}.")
+def check_n_features(estimator, X):
+    """X must have the number of columns the estimator was fitted with."""
+    if X.shape[1] != estimator.n_features_in_:
+        raise ValueError(f"X has {X.shape[1]} features, but {type(estimator).__name__} is expecting "
+                         f"{estimator.n_features_in_} features as input.")
+
+
+def _is_integer(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def integer(low, high=None):
+    """Rule: an int in [low, high]."""
+    phrase = f"an integer ≥ {low}" if high is None else f"an integer in [{low}, {high}]"
+    return (lambda value: _is_integer(value) and value >= low and (high is None or value <= high)), phrase
+
+
+def real(low, high=None, exclusive=False):
+    """Rule: a finite number in [low, high] (in (low, high) when `exclusive`)."""
+    if high is None:
+        phrase = f"a finite number {'>' if exclusive else '≥'} {low}"
+        return (lambda value: _is_real(value) and (value > low if exclusive else value >= low)), phrase
+    phrase = f"a number in {'(' if exclusive else '['}{low}, {high}{')' if exclusive else ']'}"
+    return (lambda value: _is_real(value) and (low < value < high if exclusive else low <= value <= high)), phrase
+
+
+def one_of(*choices):
+    """Rule: one of the given values (names, usually)."""
+    return (lambda value: isinstance(value, Hashable) and value in choices,
+            "one of " + ", ".join(repr(choice) for choice in choices))
+
+
+def or_none(rule):
+    accepts, phrase = rule
+    return (lambda value: value is None or accepts(value)), f"{phrase} or None"
+
+
+BOOLEAN = (lambda value: isinstance(value, (bool, np.bool_)), "True or False")
+
+
+def layer_widths(allow_empty=True):
+    """Rule: hidden layer widths, as a list/tuple of positive ints, or one int for a single layer."""
+    def accepts(value):
+        if _is_integer(value):
+            return value >= 1
+        return (isinstance(value, (list, tuple, np.ndarray)) and (allow_empty or len(value) > 0)
+                and all(_is_integer(width) and width >= 1 for width in value))
+    return accepts, "a list of positive integers (one per hidden layer) or one positive integer"
+
+
+def names_or_list(choices):
+    """Rule: one name from `choices`, or a list of such names."""
+    def accepts(value):
+        values = [value] if isinstance(value, str) else value
+        return isinstance(values, (list, tuple)) and all(isinstance(name, str) and name in choices
+                                                        for name in values)
+    return accepts, "one of " + ", ".join(map(repr, choices)) + " (or a list of them, one per hidden layer)"
+
+
+def check_parameters(estimator):
+    """Check every constructor parameter against the class's `_parameter_rules`; the error names the parameter,
+    what it must be and what it got."""
+    for name, (accepts, phrase) in estimator._parameter_rules.items():
+        value = getattr(estimator, name)
+        if not accepts(value):
+            raise ValueError(f"{type(estimator).__name__}: {name} must be {phrase}; got {value!r}.")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -313,7 +463,7 @@ def linear_backward(a, delta):
 ACTIVATIONS = {"sigmoid": sigmoid, "tanh": tanh, "relu": relu, "linear": linear}
 ACTIVATION_BACKWARD = {"sigmoid": sigmoid_backward, "tanh": tanh_backward, "relu": relu_backward,
                        "linear": linear_backward}
-OUTPUT_ACTIVATIONS = {"softmax": softmax, "sigmoid": sigmoid, "identity": linear}
+OUTPUT_ACTIVATIONS = {"softmax": softmax, "sigmoid": sigmoid, "linear": linear}
 
 # Probabilities are clipped away from 0 and 1 before a log, so log(0) is never taken.
 PROBABILITY_FLOOR = np.finfo(np.float64).eps
@@ -330,20 +480,22 @@ def binary_cross_entropy(targets, probabilities):
     return -np.sum(targets * np.log(clipped) + (1.0 - targets) * np.log1p(-clipped)) / len(probabilities)
 
 
-def mse(targets, predictions):
-    """L = (1/2n) Σ_i ‖p_i − y_i‖²: half the squared error, as scikit-learn, so that ∂L/∂p = (p − y)/n."""
+def half_mean_squared_error(targets, predictions):
+    """L = (1/2n) Σ_i ‖p_i − y_i‖²: half the mean squared error, as scikit-learn's, so that ∂L/∂p = (p − y)/n."""
     return np.sum((predictions - targets) ** 2) / (2.0 * len(predictions))
 
 
-LOSSES = {"cross_entropy": cross_entropy, "binary_cross_entropy": binary_cross_entropy, "mse": mse}
+# "mse" names the squared-error loss as the report does; its value is half_mean_squared_error.
+LOSSES = {"cross_entropy": cross_entropy, "binary_cross_entropy": binary_cross_entropy,
+          "mse": half_mean_squared_error}
 
 # Losses each output activation can be trained with. The first is the task's natural loss.
 LOSSES_FOR_OUTPUT = {"softmax": ("cross_entropy", "mse"),
                      "sigmoid": ("binary_cross_entropy", "mse"),
-                     "identity": ("mse",)}
+                     "linear": ("mse",)}
 
 # For these pairs ∂L/∂z simplifies to (p − y)/n; the others chain ∂L/∂p through the output's Jacobian.
-MATCHED_PAIRS = {("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("identity", "mse")}
+MATCHED_PAIRS = {("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"), ("linear", "mse")}
 
 
 def sigmoid_output_backward(outputs, grad):
@@ -357,7 +509,7 @@ def softmax_output_backward(outputs, grad):
 
 
 OUTPUT_BACKWARD = {"sigmoid": sigmoid_output_backward, "softmax": softmax_output_backward,
-                   "identity": lambda outputs, grad: grad}
+                   "linear": lambda outputs, grad: grad}
 
 
 def output_delta(output, loss, targets, outputs):
@@ -429,10 +581,12 @@ OPTIMIZERS = {
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 6. MLP: one class for single-label classification, multi-label classification and regression.
-#    The tasks differ only in how targets are encoded, the output activation and its natural loss (see _set_up_task).
+# 6. Metrics: the scores models report, and the fuller evaluation the notebooks print.
 # ----------------------------------------------------------------------------------------------------------------
 TASKS = ("classification", "multilabel", "regression")
+# The score each task's model optimises for selection and returns from `score`. Multi-label models use Hamming
+# accuracy (the fraction of single labels right): with 8 labels an exact match of all of them is rare, so
+# exact-match accuracy is near zero for every model and cannot rank them; `evaluate` reports both.
 MAIN_METRIC = {"classification": "accuracy", "multilabel": "hamming_accuracy", "regression": "r2"}
 
 
@@ -459,165 +613,271 @@ def r2(targets, predictions):
 METRICS = {"accuracy": accuracy, "hamming_accuracy": hamming_accuracy, "r2": r2}
 
 
-class MLP:
-    """Multilayer perceptron trained by backpropagation.
+def evaluate(task, y_true, y_pred):
+    """The report's metrics for predictions of a classification, multi-label or regression task. F1, precision and
+    recall are macro averages (every class or label counts the same) unless their name says otherwise; `f1_weighted`
+    weights classes by their support, as the original report's F1 does."""
+    from sklearn import metrics
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}: evaluate takes one of {', '.join(map(repr, TASKS))}.")
+    if task == "classification":
+        averaged = metrics.precision_recall_fscore_support(y_true, y_pred, average="macro", zero_division=0)
+        return {"accuracy": metrics.accuracy_score(y_true, y_pred),
+                **dict(zip(("precision", "recall", "f1"), averaged[:3])),
+                "f1_weighted": metrics.f1_score(y_true, y_pred, average="weighted", zero_division=0)}
+    if task == "multilabel":
+        scores = {"exact_match": metrics.accuracy_score(y_true, y_pred),
+                  "hamming_loss": metrics.hamming_loss(y_true, y_pred)}
+        scores["hamming_accuracy"] = 1.0 - scores["hamming_loss"]
+        for average in ("micro", "macro"):
+            averaged = metrics.precision_recall_fscore_support(y_true, y_pred, average=average, zero_division=0)
+            scores.update({f"{name}_{average}": value for name, value in zip(("precision", "recall", "f1"),
+                                                                               averaged[:3])})
+        return scores
+    mse_value = metrics.mean_squared_error(y_true, y_pred)
+    return {"mse": mse_value, "rmse": float(np.sqrt(mse_value)), "mae": metrics.mean_absolute_error(y_true, y_pred),
+            "r2": metrics.r2_score(y_true, y_pred)}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# 7. MLP: one class for single-label classification, multi-label classification and regression.
+#    The tasks differ only in how targets are encoded, the output activation and its natural loss (see _set_up_task).
+# ----------------------------------------------------------------------------------------------------------------
+# |θ| beyond this counts as divergence: squares overflow float64 near 1e154, and no trained network comes close.
+DIVERGENCE_LIMIT = 1e100
+
+
+def class_labels(y, name="y"):
+    """y as a 1-D array of class labels, or a ValueError naming what is wrong (None, NaN, continuous, mixed)."""
+    if y is None:
+        raise ValueError(f"a classifier requires {name} to be passed, but the target {name} is None.")
+    raw = list(y) if isinstance(y, (list, tuple)) else None
+    labels = np.asarray(y)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        from sklearn.exceptions import DataConversionWarning
+        warnings.warn(f"A column-vector {name} was passed when a 1d array was expected; using {name}.ravel().",
+                      DataConversionWarning, stacklevel=3)
+        labels = labels.ravel()
+    if labels.ndim != 1:
+        raise ValueError(f"{name} must be 1-dimensional class labels for task='classification', got shape "
+                         f"{labels.shape}; use task='multilabel' for a 0/1 label matrix.")
+    values = raw if raw is not None else labels if labels.dtype == object else []
+    if len({isinstance(value, str) for value in values if not pd.isna(value)}) > 1:
+        raise ValueError(f"Mix of label input types (string and number) in {name}: use one type for all labels.")
+    if pd.isna(labels).any():
+        raise ValueError(f"Input {name} contains NaN (missing labels): drop those rows or fill in their labels.")
+    if labels.dtype.kind in "fc":
+        if not np.isfinite(labels).all() or (labels != np.round(labels)).any():
+            raise ValueError(f"Unknown label type: {name} is a continuous target (non-integer values); for a numeric "
+                             "target use task='regression' (MLPRegressor).")
+    return labels
+
+
+class MLP(BaseEstimator):
+    """Multilayer perceptron trained by backpropagation, with scikit-learn's estimator interface.
 
     task='classification' (any label values; two classes use one sigmoid unit, more use softmax),
-    'multilabel' (y is a 0/1 matrix, one sigmoid per label, decision `threshold`) or 'regression' (identity output).
+    'multilabel' (y is a 0/1 matrix, one sigmoid per label, decision `threshold`) or 'regression' (linear output).
     `loss=None` takes the task's natural loss; 'mse' can be forced on any output. `optimizer` is one of OPTIMIZERS:
     'sgd' steps on one row, 'batch_gd' on the whole set, the others on `batch_size` rows. `patience` stops training
     when the validation loss has not improved for that many epochs and restores the best weights. `alpha` is an L2
-    penalty (alpha/2n)‖W‖² per batch, as scikit-learn's. Weights are (n_in, n_out) arrays in `weights`, biases in
-    `biases`; He initialisation for relu layers, Glorot otherwise. `seed` makes fit repeatable bit for bit.
+    penalty (alpha/2n)‖W‖² per batch, as scikit-learn's. After fit, weights are (n_in, n_out) arrays in `weights_`,
+    biases in `biases_`. `seed` makes fit repeatable bit for bit. `score` is accuracy, Hamming accuracy
+    (multi-label, see MAIN_METRIC) or R².
+    Initialisation: weights and biases ~ U(±√(6 / (fan_in + fan_out))) (Glorot, as scikit-learn; see _init_params).
     """
+
+    _parameter_rules = {
+        "hidden_layers": layer_widths(),
+        "activation": names_or_list(tuple(ACTIVATIONS)),
+        "task": one_of(*TASKS),
+        "loss": or_none(one_of(*LOSSES)),
+        "optimizer": one_of(*OPTIMIZERS),
+        "learning_rate": real(0, exclusive=True),
+        "batch_size": integer(1),
+        "epochs": integer(1),
+        "patience": or_none(integer(1)),
+        "alpha": real(0),
+        "threshold": real(0, 1, exclusive=True),
+        "shuffle": BOOLEAN,
+        "warm_start": BOOLEAN,
+        "seed": or_none(integer(0)),
+        "verbose": BOOLEAN,
+    }
 
     def __init__(self, hidden_layers=(64,), activation="relu", task="classification", loss=None,
                  optimizer="mini_batch_gd", learning_rate=0.01, batch_size=32, epochs=100, patience=None,
                  alpha=0.0, threshold=0.5, shuffle=True, warm_start=False, seed=0, verbose=False):
-        check_choice(task, TASKS, "task")
-        check_choice(optimizer, OPTIMIZERS, "optimizer")
-        if loss is not None:
-            check_choice(loss, LOSSES, "loss")
-        self.hidden_layers = [int(width) for width in hidden_layers]
-        if any(width < 1 for width in self.hidden_layers):
-            raise ValueError(f"hidden layer widths must be positive integers, got {list(hidden_layers)}.")
-        names = [activation] * len(self.hidden_layers) if isinstance(activation, str) else list(activation)
-        if len(names) != len(self.hidden_layers):
-            raise ValueError(f"give one activation, or one per hidden layer ({len(self.hidden_layers)}), "
-                             f"got {len(names)}.")
-        for name in names:
-            check_choice(name, ACTIVATIONS, "activation")
-        for value, what in ((learning_rate, "learning_rate"), (batch_size, "batch_size"), (epochs, "epochs")):
-            if not value > 0:
-                raise ValueError(f"{what} must be positive, got {value}.")
-        if patience is not None and patience < 1:
-            raise ValueError(f"patience must be a positive number of epochs or None, got {patience}.")
-        self.activation, self.hidden_activations = activation, names
-        self.task, self.loss, self.optimizer = task, loss, optimizer
-        self.learning_rate, self.batch_size, self.epochs = learning_rate, int(batch_size), int(epochs)
+        self.hidden_layers, self.activation, self.task, self.loss = hidden_layers, activation, task, loss
+        self.optimizer, self.learning_rate, self.batch_size, self.epochs = optimizer, learning_rate, batch_size, epochs
         self.patience, self.alpha, self.threshold = patience, alpha, threshold
         self.shuffle, self.warm_start, self.seed, self.verbose = shuffle, warm_start, seed, verbose
-        self.weights, self.biases = None, None
 
-    def __repr__(self):
-        return (f"{type(self).__name__}(hidden_layers={self.hidden_layers}, activation={self.activation!r}, "
-                f"task={self.task!r}, optimizer={self.optimizer!r}, learning_rate={self.learning_rate}, "
-                f"batch_size={self.batch_size}, epochs={self.epochs})")
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags, RegressorTags
+        tags = super().__sklearn_tags__()
+        if self.task == "regression":
+            tags.estimator_type, tags.regressor_tags = "regressor", RegressorTags()
+        else:
+            tags.estimator_type = "classifier"
+            tags.classifier_tags = ClassifierTags(multi_label=self.task == "multilabel")
+        tags.target_tags.required = True
+        tags.target_tags.single_output = self.task != "multilabel"
+        tags.target_tags.multi_output = self.task != "classification"
+        return tags
+
+    def _architecture(self):
+        """(hidden layer widths, their activation names) as the parameters describe them."""
+        widths = [self.hidden_layers] if _is_integer(self.hidden_layers) else list(self.hidden_layers)
+        names = [self.activation] * len(widths) if isinstance(self.activation, str) else list(self.activation)
+        if len(names) != len(widths):
+            raise ValueError(f"{type(self).__name__}: give one activation, or one per hidden layer ({len(widths)}); "
+                             f"got {len(names)}.")
+        return [int(width) for width in widths], names
 
     # --- targets and task set-up ------------------------------------------------------------------------------
     def _set_up_task(self, y):
         """Learn the target encoding from y; choose output activation and loss. Returns the encoded targets."""
+        self.n_outputs_ = None       # set from y below; _encode_targets compares later targets with it
         if self.task == "classification":
-            labels = np.asarray(y)
-            if labels.ndim != 1:
-                raise ValueError(f"y must be 1-dimensional class labels for task='classification', got shape "
-                                 f"{labels.shape}; use task='multilabel' for a 0/1 label matrix.")
-            self.classes_ = np.unique(labels)
-            if len(self.classes_) < 2:
-                raise ValueError(f"classification needs at least two classes in y, got {self.classes_.tolist()}.")
+            classes = np.unique(class_labels(y))
+            if len(classes) < 2:
+                raise ValueError(f"classification needs at least two classes, but y has only one class: "
+                                 f"{classes.tolist()}.")
+            if self.warm_start and hasattr(self, "classes_") and not np.array_equal(classes, self.classes_):
+                raise ValueError(f"warm_start: y has classes {classes.tolist()} but the model was fitted with "
+                                 f"{self.classes_.tolist()}; refit with warm_start=False.")
+            self.classes_ = classes
             self.output_ = "sigmoid" if len(self.classes_) == 2 else "softmax"
         else:
-            self.output_ = "sigmoid" if self.task == "multilabel" else "identity"
-            self._flat_target = self.task == "regression" and np.ndim(y) == 1
+            self.output_ = "sigmoid" if self.task == "multilabel" else "linear"
+            self._flat_target = self.task == "regression" and _n_dims(y) == 1
         valid_losses = LOSSES_FOR_OUTPUT[self.output_]
         if self.loss is None:
             self.loss_ = valid_losses[0]
         elif self.output_ == "sigmoid" and self.task == "classification" and self.loss == "cross_entropy":
             self.loss_ = "binary_cross_entropy"   # two-class cross-entropy on one sigmoid unit is the same function
+        elif self.loss not in valid_losses:
+            raise ValueError(f"{type(self).__name__}: loss {self.loss!r} does not fit a {self.output_} output "
+                             f"(task {self.task!r}); use one of {', '.join(map(repr, valid_losses))}.")
         else:
-            check_choice(self.loss, valid_losses, f"loss for a {self.output_} output ({self.task})")
             self.loss_ = self.loss
         # The functions each layer applies, looked up once here rather than on every step.
-        self._layer_activations = [*(ACTIVATIONS[name] for name in self.hidden_activations),
+        self._layer_activations = [*(ACTIVATIONS[name] for name in self.hidden_activations_),
                                    OUTPUT_ACTIVATIONS[self.output_]]
-        self._hidden_backward = [ACTIVATION_BACKWARD[name] for name in self.hidden_activations]
-        return self._encode_targets(y)
+        self._hidden_backward = [ACTIVATION_BACKWARD[name] for name in self.hidden_activations_]
+        targets = self._encode_targets(y)
+        self.n_outputs_ = targets.shape[1]
+        return targets
 
-    def _encode_targets(self, y):
+    def _encode_targets(self, y, name="y"):
         """Targets as a float (n, n_outputs) matrix matching the network's output."""
         if self.task == "classification":
-            labels = np.asarray(y)
-            if labels.ndim != 1 or len(labels) == 0:
-                raise ValueError("y must be a non-empty 1-dimensional array of class labels, got shape "
-                                 f"{labels.shape}.")
+            labels = class_labels(y, name)
             unknown = np.setdiff1d(labels, self.classes_)
             if len(unknown):
-                raise ValueError(f"y has labels not seen in fit: {unknown.tolist()[:10]}.")
+                raise ValueError(f"{name} has labels not seen in fit: {unknown.tolist()[:10]}.")
             indices = np.searchsorted(self.classes_, labels)
             if self.output_ == "sigmoid":
                 return indices.reshape(-1, 1).astype(np.float64)
             return np.eye(len(self.classes_))[indices]
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires {name} to be passed, but the target {name} is None.")
         if self.task == "multilabel":
-            targets = check_array(y, "y (multi-label 0/1 matrix)", ndim=2)
+            targets = check_array(y, f"{name} (multi-label 0/1 matrix)", ndim=max(_n_dims(y), 1))
+            if (targets != np.round(targets)).any():
+                raise ValueError(f"Unknown label type: continuous values in {name}; task='multilabel' needs a 0/1 "
+                                 "matrix (one column per label).")
             if not np.isin(targets, (0.0, 1.0)).all():
-                raise ValueError("y for task='multilabel' must be a 0/1 matrix (one column per label).")
-            return targets
-        targets = check_array(y, "y", ndim=np.ndim(y))
-        if targets.ndim not in (1, 2):
-            raise ValueError(f"y must be 1- or 2-dimensional for regression, got shape {targets.shape}.")
-        return targets.reshape(len(targets), -1)
+                raise ValueError(f"Only binary classification is supported per label: {name} for task='multilabel' "
+                                 f"must be a 0/1 matrix (one column per label); got values "
+                                 f"{np.unique(targets).tolist()[:10]}.")
+            if targets.ndim != 2:
+                raise ValueError(f"{name} for task='multilabel' must be a 2-dimensional 0/1 matrix (one column per "
+                                 f"label), got shape {targets.shape}.")
+        else:
+            if _n_dims(y) not in (1, 2):
+                raise ValueError(f"{name} must be 1- or 2-dimensional for regression, got {_n_dims(y)} dimensions.")
+            targets = check_array(y, name, ndim=_n_dims(y))
+            targets = targets.reshape(len(targets), -1)
+        if self.n_outputs_ is not None and targets.shape[1] != self.n_outputs_:
+            kind = "label" if self.task == "multilabel" else "output"
+            raise ValueError(f"{name} has {targets.shape[1]} {kind} column(s), but the model was fitted with "
+                             f"{self.n_outputs_}.")
+        return targets
 
     # --- parameters -------------------------------------------------------------------------------------------
-    def _init_params(self, n_features, n_outputs, rng):
-        sizes = [n_features, *self.hidden_layers, n_outputs]
-        layer_activations = [*self.hidden_activations, self.output_]
-        self.weights, self.biases = [], []
-        for n_in, n_out, name in zip(sizes[:-1], sizes[1:], layer_activations):
-            if name == "relu":      # He: keeps the variance of relu activations constant across layers
-                weights = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
-            else:                   # Glorot: balances forward and backward variance for symmetric activations
-                limit = np.sqrt(6.0 / (n_in + n_out))
-                weights = rng.uniform(-limit, limit, size=(n_in, n_out))
-            self.weights.append(weights)
-            self.biases.append(np.zeros(n_out))
+    def _layer_shapes(self):
+        sizes = [self.n_features_in_, *self.hidden_widths_, self.n_outputs_]
+        return list(zip(sizes[:-1], sizes[1:]))
+
+    def _init_params(self, rng):
+        """Glorot-uniform weights and biases, U(±√(6 / (fan_in + fan_out))): scikit-learn's scheme, without its
+        narrower range for sigmoid layers (the wider one trained better in benchmarks/bench.py's quality rows)."""
+        self.weights_, self.biases_ = [], []
+        for n_in, n_out in self._layer_shapes():
+            limit = np.sqrt(6.0 / (n_in + n_out))
+            self.weights_.append(rng.uniform(-limit, limit, size=(n_in, n_out)))
+            self.biases_.append(rng.uniform(-limit, limit, size=n_out))
+
+    def _check_param_shapes(self):
+        """Weights and biases (possibly assigned by the user) must fit the layer sizes."""
+        expected = self._layer_shapes()
+        if len(self.weights_) != len(expected) or len(self.biases_) != len(expected):
+            raise ValueError(f"weights_/biases_ have {len(self.weights_)}/{len(self.biases_)} layers, the network "
+                             f"has {len(expected)}.")
+        for layer, ((n_in, n_out), weights, biases) in enumerate(zip(expected, self.weights_, self.biases_), 1):
+            if np.shape(weights) != (n_in, n_out) or np.shape(biases) != (n_out,):
+                raise ValueError(f"layer {layer} needs weights of shape {(n_in, n_out)} and biases of shape "
+                                 f"{(n_out,)}, got {np.shape(weights)} and {np.shape(biases)}.")
 
     def _params(self):
-        return [*self.weights, *self.biases]
+        return [*self.weights_, *self.biases_]
 
     def _pack_params(self):
         """Copy weights and biases into one flat vector and make them views into it; return the vector."""
         params = self._params()
-        flat = np.empty(sum(param.size for param in params))
+        flat = np.empty(sum(np.size(param) for param in params))
         views = self._views_into(flat)
         for view, param in zip(views, params):
             view[...] = param
-        n_layers = len(self.weights)
-        self.weights, self.biases = views[:n_layers], views[n_layers:]
+        n_layers = len(self.weights_)
+        self.weights_, self.biases_ = views[:n_layers], views[n_layers:]
         return flat
 
     def _views_into(self, flat):
         """Arrays shaped like _params() that share memory with the flat vector `flat`."""
         views, offset = [], 0
         for param in self._params():
-            views.append(flat[offset:offset + param.size].reshape(param.shape))
-            offset += param.size
+            views.append(flat[offset:offset + np.size(param)].reshape(np.shape(param)))
+            offset += np.size(param)
         return views
 
     # --- forward pass and backpropagation ---------------------------------------------------------------------
     def _layer(self, layer, inputs):
         """aˡ = g(aˡ⁻¹ Wˡ + bˡ), with the output activation on the last layer."""
-        return self._layer_activations[layer](inputs @ self.weights[layer] + self.biases[layer])
+        return self._layer_activations[layer](inputs @ self.weights_[layer] + self.biases_[layer])
 
     def _forward(self, X):
         """Activations of every layer, input first: [X, a¹, …, aᴸ]."""
         activations = [X]
-        for weights, biases, activation in zip(self.weights, self.biases, self._layer_activations):
+        for weights, biases, activation in zip(self.weights_, self.biases_, self._layer_activations):
             activations.append(activation(activations[-1] @ weights + biases))
         return activations
 
     def _backward(self, activations, targets, grads):
         """Write the batch-loss gradients into `grads` (C-contiguous arrays shaped like _params()) and return it:
         ∂L/∂Wˡ = aˡ⁻¹ᵀ δˡ,  ∂L/∂bˡ = Σ_rows δˡ,  δˡ⁻¹ = (δˡ Wˡᵀ) ∘ g'(zˡ⁻¹)."""
-        n_layers = len(self.weights)
+        n_layers = len(self.weights_)
         weight_grads, bias_grads = grads[:n_layers], grads[n_layers:]
         delta = output_delta(self.output_, self.loss_, targets, activations[-1])
         for layer in range(n_layers - 1, -1, -1):
             np.matmul(activations[layer].T, delta, out=weight_grads[layer])
             if self.alpha:
-                weight_grads[layer] += (self.alpha / len(targets)) * self.weights[layer]
+                weight_grads[layer] += (self.alpha / len(targets)) * self.weights_[layer]
             np.add.reduce(delta, axis=0, out=bias_grads[layer])
             if layer:
-                delta = delta @ self.weights[layer].T
+                delta = delta @ self.weights_[layer].T
                 self._hidden_backward[layer - 1](activations[layer], delta)
         return grads
 
@@ -626,42 +886,50 @@ class MLP:
 
     def _objective(self, X, targets):
         """The loss fit minimises on a batch: data loss + (alpha/2n) Σ‖W‖²."""
-        penalty = self.alpha / (2.0 * len(X)) * sum(np.sum(weights ** 2) for weights in self.weights)
+        penalty = self.alpha / (2.0 * len(X)) * sum(np.sum(weights ** 2) for weights in self.weights_)
         return LOSSES[self.loss_](targets, self._outputs(X)) + penalty
 
     # --- training ---------------------------------------------------------------------------------------------
     def fit(self, X, y, X_val=None, y_val=None):
         """Train on (X, y); per-epoch train/validation loss and main metric go to `history_`. Returns self."""
-        X = check_array(X, "X")
-        check_same_length(X, y)
-        targets = self._set_up_task(y)
-        validation = self._validation_set(X_val, y_val, X.shape[1])
-        if self.patience is not None and validation is None:
-            raise ValueError("patience (early stopping) watches the validation loss: pass X_val and y_val to fit.")
+        targets, validation = self._prepare_fit(X, y, X_val, y_val)
         rng = np.random.default_rng(self.seed)
-        if not (self.warm_start and self._has_shapes(X.shape[1], targets.shape[1])):
-            self._init_params(X.shape[1], targets.shape[1], rng)
+        if self.warm_start and getattr(self, "weights_", None) is not None:
+            self._check_param_shapes()
+        else:
+            self._init_params(rng)
         update_rule, rows_per_step = OPTIMIZERS[self.optimizer]
-        optimizer = update_rule(self.learning_rate)
-        batch_size = max(1, min(rows_per_step(self.batch_size, len(X)), len(X)))
-        self._train(X, targets, validation, optimizer, batch_size, rng)
+        batch_size = max(1, min(rows_per_step(self.batch_size, len(self._X_fit)), len(self._X_fit)))
+        self._train(self._X_fit, targets, validation, update_rule(self.learning_rate), batch_size, rng)
+        del self._X_fit
         return self
 
-    def _validation_set(self, X_val, y_val, n_features):
+    def _prepare_fit(self, X, y, X_val, y_val):
+        """Check parameters and data; set up the task. Returns (encoded targets, validation set or None)."""
+        check_parameters(self)
+        self.hidden_widths_, self.hidden_activations_ = self._architecture()
+        X = check_array(X, "X")
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        check_same_length(X, y)
+        self.n_features_in_ = X.shape[1]
+        targets = self._set_up_task(y)
+        validation = self._validation_set(X_val, y_val)
+        if self.patience is not None and validation is None:
+            raise ValueError("patience (early stopping) watches the validation loss: pass X_val and y_val to fit.")
+        self._X_fit = X
+        return targets, validation
+
+    def _validation_set(self, X_val, y_val):
         if X_val is None and y_val is None:
             return None
         if X_val is None or y_val is None:
             raise ValueError("pass both X_val and y_val, or neither.")
         X_val = check_array(X_val, "X_val")
         check_same_length(X_val, y_val, ("X_val", "y_val"))
-        if X_val.shape[1] != n_features:
-            raise ValueError(f"X_val has {X_val.shape[1]} features but X has {n_features}.")
-        return X_val, self._encode_targets(y_val)
-
-    def _has_shapes(self, n_features, n_outputs):
-        return (self.weights is not None and self.weights[0].shape[0] == n_features
-                and self.weights[-1].shape[1] == n_outputs
-                and [w.shape[1] for w in self.weights[:-1]] == self.hidden_layers)
+        if X_val.shape[1] != self.n_features_in_:
+            raise ValueError(f"X_val has {X_val.shape[1]} features but X has {self.n_features_in_}.")
+        return X_val, self._encode_targets(y_val, "y_val")
 
     def _train(self, X, targets, validation, optimizer, batch_size, rng):
         metric = MAIN_METRIC[self.task]
@@ -684,7 +952,9 @@ class MLP:
                                       "train")
                 if validation is not None:
                     scores.update(self._scores(validation[1], self._outputs(validation[0]), "val"))
-                if not all(np.isfinite(value) for value in scores.values()):
+                # The epoch's running loss predates its last step, so the weights themselves are checked too.
+                if not (all(np.isfinite(value) for value in scores.values())
+                        and np.all(np.abs(params) < DIVERGENCE_LIMIT)):
                     self._stop_diverged(epoch, params, best_params if best_params is not None else last_good)
                     break
                 self.history_["epoch"].append(epoch)
@@ -722,9 +992,9 @@ class MLP:
     def _stop_diverged(self, epoch, params, snapshot):
         self.diverged_ = True
         params[...] = snapshot
-        warnings.warn(f"{type(self).__name__} diverged at epoch {epoch} (non-finite loss, learning_rate="
+        warnings.warn(f"{type(self).__name__} diverged at epoch {epoch} (non-finite loss or weights, learning_rate="
                       f"{self.learning_rate}); stopped and kept the last finite weights.", RuntimeWarning,
-                      stacklevel=3)
+                      stacklevel=4)
 
     def _scores(self, targets, outputs, prefix):
         metric = MAIN_METRIC[self.task]
@@ -733,12 +1003,16 @@ class MLP:
         return {f"{prefix}_loss": loss, f"{prefix}_{metric}": value}
 
     # --- prediction -------------------------------------------------------------------------------------------
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "output_") and getattr(self, "weights_", None) is not None
+
     def _check_fitted(self, X):
-        if self.weights is None or not hasattr(self, "output_"):
-            raise RuntimeError(f"this {type(self).__name__} is not fitted yet: call fit(X, y) first.")
+        if not self.__sklearn_is_fitted__():
+            from sklearn.exceptions import NotFittedError
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(X, y) first.")
+        self._check_param_shapes()
         X = check_array(X, "X")
-        if X.shape[1] != self.weights[0].shape[0]:
-            raise ValueError(f"X has {X.shape[1]} features but the model was fitted with {self.weights[0].shape[0]}.")
+        check_n_features(self, X)
         return X
 
     def _decide(self, outputs):
@@ -761,21 +1035,21 @@ class MLP:
         decisions = self._decide(self._outputs(self._check_fitted(X)))
         if self.task == "classification":
             return self.classes_[decisions]
-        if self.task == "regression" and getattr(self, "_flat_target", False):
+        if self.task == "regression" and self._flat_target:
             return decisions[:, 0]
         return decisions
 
+    @available_if(lambda self: self.task != "regression")
     def predict_proba(self, X):
-        """Class probabilities (n, n_classes), or per-label probabilities for multi-label."""
-        if self.task == "regression":
-            raise ValueError("predict_proba is for classification tasks; use predict for regression.")
+        """Class probabilities (n, n_classes), or per-label probabilities for multi-label (classification tasks
+        only: a regression model has no predict_proba)."""
         outputs = self._outputs(self._check_fitted(X))
         if self.task == "classification" and self.output_ == "sigmoid":
             return np.hstack([1.0 - outputs, outputs])
         return outputs
 
     def score(self, X, y):
-        """The task's main metric: accuracy, hamming accuracy (multi-label) or R² (regression)."""
+        """The task's main metric (MAIN_METRIC): accuracy, Hamming accuracy (multi-label) or R² (regression)."""
         X = self._check_fitted(X)
         check_same_length(X, y)
         targets = self._encode_targets(y)
@@ -788,13 +1062,14 @@ class MLP:
         Uses the current weights (initialised from `seed` if the model is not fitted). Returns one row per layer
         and parameter kind: max absolute difference and relative difference ‖g_bp − g_num‖ / (‖g_bp‖ + ‖g_num‖).
         """
-        X = check_array(X, "X")
-        check_same_length(X, y)
-        if self.weights is None or not hasattr(self, "output_"):
-            targets = self._set_up_task(y)
-            self._init_params(X.shape[1], targets.shape[1], np.random.default_rng(self.seed))
-        else:
+        if self.__sklearn_is_fitted__():
+            X = self._check_fitted(X)
             targets = self._encode_targets(y)
+        else:
+            targets, _ = self._prepare_fit(X, y, None, None)
+            X = self._X_fit
+            del self._X_fit
+            self._init_params(np.random.default_rng(self.seed))
         backprop = self._backward(self._forward(X), targets, [np.empty_like(param) for param in self._params()])
         rows = []
         for index, (param, grad) in enumerate(zip(self._params(), backprop)):
@@ -808,134 +1083,200 @@ class MLP:
                 param[position] = original
                 numeric[position] = (loss_plus - loss_minus) / (2.0 * eps)
             scale = np.linalg.norm(grad) + np.linalg.norm(numeric)
-            rows.append({"layer": index % len(self.weights) + 1,
-                         "parameter": "weights" if index < len(self.weights) else "biases",
+            rows.append({"layer": index % len(self.weights_) + 1,
+                         "parameter": "weights" if index < len(self.weights_) else "biases",
                          "shape": "×".join(map(str, param.shape)),
                          "max_abs_diff": float(np.max(np.abs(grad - numeric))),
                          "relative_diff": float(np.linalg.norm(grad - numeric) / scale) if scale else 0.0})
         return pd.DataFrame(rows).sort_values(["layer", "parameter"], ascending=[True, False], ignore_index=True)
 
 
-class MLPClassifier(MLP):
-    """MLP with task='classification' (softmax, or one sigmoid unit for two classes)."""
+def _init_fixing_task(task):
+    """An __init__ taking MLP's parameters except `task`, which it fixes. scikit-learn reads an estimator's
+    parameters from its __init__ signature, so each task's class needs a signature of its own."""
+    signature = inspect.signature(MLP.__init__)
+    own = signature.replace(parameters=[p for name, p in signature.parameters.items() if name != "task"])
 
-    def __init__(self, hidden_layers=(64,), **options):
-        super().__init__(hidden_layers, task="classification", **options)
+    def __init__(self, *args, **kwargs):
+        arguments = own.bind(self, *args, **kwargs)
+        arguments.apply_defaults()
+        MLP.__init__(**arguments.arguments, task=task)
+
+    __init__.__signature__ = own
+    return __init__
 
 
-class MultiLabelMLPClassifier(MLP):
-    """MLP with task='multilabel': one sigmoid per label, binary cross-entropy, decision `threshold`."""
+class MLPClassifier(ClassifierMixin, MLP):
+    """MLP with task='classification' (softmax, or one sigmoid unit for two classes); score is accuracy."""
+    __init__ = _init_fixing_task("classification")
+    score = MLP.score       # the mixin's accuracy, with this engine's checks of y
 
-    def __init__(self, hidden_layers=(64,), **options):
-        super().__init__(hidden_layers, task="multilabel", **options)
+
+class MultiLabelMLPClassifier(ClassifierMixin, MLP):
+    """MLP with task='multilabel': one sigmoid per label, binary cross-entropy, decision `threshold`. score is
+    Hamming accuracy (see MAIN_METRIC), not scikit-learn's exact-match accuracy."""
+    __init__ = _init_fixing_task("multilabel")
+    score = MLP.score
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label, tags.classifier_tags.multi_class = True, False
+        tags.target_tags.single_output, tags.target_tags.multi_output = False, True
+        return tags
 
 
-class MLPRegressor(MLP):
-    """MLP with task='regression': identity output and mean squared error."""
-
-    def __init__(self, hidden_layers=(64,), **options):
-        super().__init__(hidden_layers, task="regression", **options)
+class MLPRegressor(RegressorMixin, MLP):
+    """MLP with task='regression': linear output and (half) mean squared error; score is R²."""
+    __init__ = _init_fixing_task("regression")
+    score = MLP.score       # the mixin's R², with this engine's checks of y (e.g. its number of columns)
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 7. AutoEncoder: an MLP regressor whose target is its input; the narrowest layer is the latent code.
+# 8. AutoEncoder: an MLP regressor whose target is its input; the narrowest layer is the latent code.
 # ----------------------------------------------------------------------------------------------------------------
-class AutoEncoder(MLP):
+class AutoEncoder(TransformerMixin, MLP):
     """Encoder `encoder_layers` → `latent_dim` → mirrored decoder, trained to minimise the reconstruction MSE.
 
     `latent_activation` (default: `activation`) is the code layer's activation; 'linear' gives an unbounded code.
-    Other options (optimizer, learning_rate, batch_size, epochs, patience, seed, ...) are the MLP's.
+    transform(X) is the code, reconstruct(X) the decoded input, score(X) the reconstruction R². The training
+    options are the MLP's.
     """
 
-    def __init__(self, encoder_layers=(12,), latent_dim=9, activation="relu", latent_activation=None, **options):
-        if not isinstance(activation, str):
-            raise ValueError("AutoEncoder takes one activation name for encoder and decoder layers.")
-        self.encoder_layers, self.latent_dim = [int(width) for width in encoder_layers], int(latent_dim)
-        self.latent_activation = latent_activation or activation
-        decoder_layers = self.encoder_layers[::-1]
-        activations = ([activation] * len(self.encoder_layers) + [self.latent_activation]
-                       + [activation] * len(decoder_layers))
-        super().__init__([*self.encoder_layers, self.latent_dim, *decoder_layers], activation=activations,
-                         task="regression", **options)
-        self.activation = activation
+    task, loss, threshold = "regression", None, 0.5      # fixed: an autoencoder regresses its input
+    _parameter_rules = {
+        **{name: rule for name, rule in MLP._parameter_rules.items()
+           if name not in ("hidden_layers", "activation", "task", "loss", "threshold")},
+        "encoder_layers": layer_widths(),
+        "latent_dim": integer(1),
+        "activation": one_of(*ACTIVATIONS),
+        "latent_activation": or_none(one_of(*ACTIVATIONS)),
+    }
 
-    def fit(self, X, X_val=None):
-        """Learn to reconstruct X (validation reconstruction loss on X_val if given). Returns self."""
+    def __init__(self, encoder_layers=(12,), latent_dim=9, activation="relu", latent_activation=None,
+                 optimizer="mini_batch_gd", learning_rate=0.01, batch_size=32, epochs=100, patience=None,
+                 alpha=0.0, shuffle=True, warm_start=False, seed=0, verbose=False):
+        self.encoder_layers, self.latent_dim = encoder_layers, latent_dim
+        self.activation, self.latent_activation = activation, latent_activation
+        self.optimizer, self.learning_rate, self.batch_size, self.epochs = optimizer, learning_rate, batch_size, epochs
+        self.patience, self.alpha = patience, alpha
+        self.shuffle, self.warm_start, self.seed, self.verbose = shuffle, warm_start, seed, verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type, tags.regressor_tags = None, None
+        tags.target_tags.required = False
+        return tags
+
+    def _architecture(self):
+        encoder = [self.encoder_layers] if _is_integer(self.encoder_layers) else list(self.encoder_layers)
+        widths = [*encoder, self.latent_dim, *encoder[::-1]]
+        names = ([self.activation] * len(encoder) + [self.latent_activation or self.activation]
+                 + [self.activation] * len(encoder))
+        return [int(width) for width in widths], names
+
+    def fit(self, X, y=None, X_val=None):
+        """Learn to reconstruct X (validation reconstruction loss on X_val if given); y is ignored. Returns self."""
         return super().fit(X, X, X_val, X_val)
 
-    def get_latent(self, X):
+    def transform(self, X):
         """The code: activations of the latent layer, shape (n, latent_dim)."""
         codes = self._check_fitted(X)
-        for layer in range(len(self.encoder_layers) + 1):
+        for layer in range(len(self.hidden_widths_) // 2 + 1):
             codes = self._layer(layer, codes)
         return codes
+
+    get_latent = transform
 
     def reconstruct(self, X):
         """Decoder(encoder(X)), shape like X."""
         return self.predict(X)
 
+    def score(self, X, y=None):
+        """Reconstruction R² of X (y is ignored)."""
+        return super().score(X, X)
+
 
 # ----------------------------------------------------------------------------------------------------------------
-# 8. PCA: the best linear reduction, the autoencoder's baseline.
+# 9. PCA: the best linear reduction, the autoencoder's baseline.
 # ----------------------------------------------------------------------------------------------------------------
-class PCA:
-    """Principal component analysis by SVD of the centred data: X ≈ mean + (X − mean) Vₖᵀ Vₖ."""
+class PCA(TransformerMixin, BaseEstimator):
+    """Principal component analysis by SVD of the centred data: X ≈ mean + (X − mean) Vₖᵀ Vₖ.
+    n_components=None keeps min(n_samples, n_features) components, as scikit-learn's."""
 
-    def __init__(self, n_components):
-        if int(n_components) != n_components or n_components < 1:
-            raise ValueError(f"n_components must be a positive integer, got {n_components!r}.")
-        self.n_components = int(n_components)
+    _parameter_rules = {"n_components": or_none(integer(1))}
 
-    def fit(self, X):
+    def __init__(self, n_components=None):
+        self.n_components = n_components
+
+    def fit(self, X, y=None):
+        """Learn the mean and principal axes of X (y is ignored). Returns self."""
+        check_parameters(self)
         X = check_array(X, "X")
-        if self.n_components > min(X.shape):
-            raise ValueError(f"n_components={self.n_components} exceeds min(n_samples, n_features)={min(X.shape)}.")
+        n_components = min(X.shape) if self.n_components is None else self.n_components
+        if n_components > min(X.shape):
+            raise ValueError(f"n_components={n_components} exceeds min(n_samples, n_features)={min(X.shape)}: "
+                             "lower n_components.")
+        self.n_features_in_, self.n_components_ = X.shape[1], n_components
         self.mean_ = X.mean(axis=0)
         _, singular_values, components = np.linalg.svd(X - self.mean_, full_matrices=False)
         # Sign convention: the largest-magnitude loading of every component is positive, so results are stable.
         signs = np.sign(components[np.arange(len(components)), np.abs(components).argmax(axis=1)])
-        components *= signs[:, None]
+        components *= np.where(signs == 0, 1.0, signs)[:, None]
         variances = singular_values ** 2 / max(len(X) - 1, 1)
-        self.components_ = components[:self.n_components]
-        self.explained_variance_ = variances[:self.n_components]
-        self.explained_variance_ratio_ = self.explained_variance_ / variances.sum()
+        self.components_ = components[:n_components]
+        self.explained_variance_ = variances[:n_components]
+        total = variances.sum()
+        self.explained_variance_ratio_ = self.explained_variance_ / total if total > 0 else np.zeros(n_components)
         return self
 
-    def _check_fitted(self, X, space):
+    def _check_fitted(self, X, n_columns_name):
         if not hasattr(self, "components_"):
-            raise RuntimeError("this PCA is not fitted yet: call fit(X) first.")
+            from sklearn.exceptions import NotFittedError
+            raise NotFittedError("this PCA is not fitted yet: call fit(X) first.")
         X = check_array(X, "X")
-        n_columns = len(self.mean_) if space == "features" else self.n_components
-        if X.shape[1] != n_columns:
-            raise ValueError(f"expected {n_columns} columns, got {X.shape[1]}.")
+        if n_columns_name == "n_features_in_":
+            check_n_features(self, X)
+        elif X.shape[1] != self.n_components_:
+            raise ValueError(f"expected {self.n_components_} component columns, got {X.shape[1]}.")
         return X
 
     def transform(self, X):
-        """Coordinates on the principal axes, shape (n, n_components)."""
-        X = self._check_fitted(X, "features")
+        """Coordinates on the principal axes, shape (n, n_components_)."""
+        X = self._check_fitted(X, "n_features_in_")
         return (X - self.mean_) @ self.components_.T
 
     def inverse_transform(self, Z):
         """Back to feature space: mean + Z Vₖ."""
-        Z = self._check_fitted(Z, "components")
+        Z = self._check_fitted(Z, "n_components_")
         return Z @ self.components_ + self.mean_
-
-    def fit_transform(self, X):
-        return self.fit(X).transform(X)
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 9. KNN: exact brute-force neighbours, fast.
+# 10. KNN: exact brute-force neighbours, fast.
 #    Scanning all training rows is done in float32 (half the memory traffic of float64) in cache-sized blocks, on
 #    every core. float32 only proposes candidates: a proven rounding margin guarantees that no true neighbour is
 #    missed, and the candidates are then ranked by exact float64 distances, ties going to the lower training index.
+#    All of it runs on the data scaled by one power of two (exact in floating point, and it leaves the order of
+#    distances unchanged) so that the largest training value is about 1: float32 then neither overflows nor loses
+#    the margin's guarantee, whatever the data's magnitude.
 # ----------------------------------------------------------------------------------------------------------------
 KNN_METRICS = ("euclidean", "manhattan", "cosine")
 FLOAT32_UNIT_ROUNDOFF = 2.0 ** -24
+# Scaled queries larger than this could overflow a float32 scan (squares near 2^128); such blocks scan in float64.
+FLOAT32_SAFE_MAGNITUDE = 2.0 ** 40
+
+
+def power_of_two_exponent(values):
+    """e such that max|values| / 2^e lies in [0.5, 1): dividing by 2^e is exact and brings the values near 1."""
+    largest = np.max(np.abs(values)) if np.size(values) else 0.0
+    return int(np.frexp(largest)[1]) if largest > 0 else 0
 
 
 def _row_normalised(X):
-    """Rows scaled to unit L2 norm; all-zero rows stay zero (cosine distance 1 to everything, as scikit-learn)."""
+    """Rows scaled to unit L2 norm (each row first brought near 1 by a power of two, so norms never overflow);
+    all-zero rows stay zero (cosine distance 1 to everything, as scikit-learn)."""
+    largest = np.abs(X).max(axis=1, keepdims=True)
+    X = np.ldexp(X, -np.frexp(largest)[1])
     norms = np.linalg.norm(X, axis=1, keepdims=True)
     return X / np.where(norms > 0, norms, 1.0)
 
@@ -955,36 +1296,44 @@ def exact_distances(metric, queries, points):
     return 1.0 - (_row_normalised(queries) * _row_normalised(points)).sum(axis=1)
 
 
-class KNN:
+class KNN(ClassifierMixin, BaseEstimator):
     """k-nearest-neighbour classifier with majority vote (ties between classes go to the first class in
     `classes_`, as scikit-learn). metric: 'euclidean' ‖q − t‖₂, 'manhattan' ‖q − t‖₁, 'cosine' 1 − q·t/(‖q‖‖t‖).
-    `n_jobs` threads (default: all cores) each work on `block_size` queries at a time, so memory stays bounded.
+    `n_jobs` threads (None or -1: all cores) each work on `block_size` queries at a time, so memory stays bounded.
+    score is accuracy.
     """
 
     SAMPLE_SIZE = 8192      # training rows used to bound each query's k-th distance before the full scan
     CHUNK_SIZE = 8192       # training rows per float32 scan block (measured: larger blocks amortise call overhead)
+    _parameter_rules = {
+        "k": integer(1),
+        "metric": one_of(*KNN_METRICS),
+        "n_jobs": (lambda value: value is None or (_is_integer(value) and (value >= 1 or value == -1)),
+                   "None or -1 (all cores), or a positive number of threads"),
+        "block_size": integer(1),
+    }
 
     def __init__(self, k=5, metric="euclidean", n_jobs=None, block_size=32):
-        check_choice(metric, KNN_METRICS, "metric")
-        if int(k) != k or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}.")
-        self.k, self.metric, self.n_jobs, self.block_size = int(k), metric, n_jobs, int(block_size)
+        self.k, self.metric, self.n_jobs, self.block_size = k, metric, n_jobs, block_size
 
     def fit(self, X, y):
+        """Remember the training rows and their labels. Returns self."""
+        check_parameters(self)
         X = check_array(X, "X")
-        labels = np.asarray(y)
-        if labels.ndim != 1:
-            raise ValueError(f"y must be 1-dimensional class labels, got shape {labels.shape}.")
+        labels = class_labels(y)
         check_same_length(X, labels)
         if self.k > len(X):
-            raise ValueError(f"k={self.k} is larger than the training set ({len(X)} rows): lower k or add data.")
+            raise ValueError(f"k={self.k} neighbours asked for, but the training set has only {len(X)} row(s) "
+                             f"(n_samples = {len(X)}): lower k or add data.")
+        self.n_features_in_ = X.shape[1]
         self.classes_, self._label_codes = np.unique(labels, return_inverse=True)
-        self._points = np.ascontiguousarray(X)
-        scan_points = _row_normalised(X) if self.metric == "cosine" else X
+        self._exponent = power_of_two_exponent(X)
+        self._points = np.ldexp(X, -self._exponent)
+        scan_points = _row_normalised(X) if self.metric == "cosine" else self._points
         self._points32_by_feature = np.ascontiguousarray(scan_points.T, dtype=np.float32)   # (d, m)
         if self.metric == "manhattan":
             self._scan_offset = np.zeros(len(X), np.float32)
-            self._scale = np.abs(X).sum(axis=1).max()
+            self._scale = np.abs(scan_points).sum(axis=1).max()
         else:   # squared norms for ‖q − t‖² = ‖q‖² + ‖t‖² − 2 q·t
             self._scan_offset = (scan_points ** 2).sum(axis=1).astype(np.float32)
             self._scale = self._scan_offset.max()
@@ -1025,10 +1374,13 @@ class KNN:
 
     # --- neighbours -------------------------------------------------------------------------------------------
     def _block_neighbours(self, queries):
-        """(distances, indices) of the k nearest training rows for a block of queries, sorted by distance."""
+        """(distances, indices) of the k nearest training rows for a block of (scaled) queries, sorted by
+        distance; distances in the scaled units."""
+        if self.metric != "cosine" and np.abs(queries).max() > FLOAT32_SAFE_MAGNITUDE:
+            return self._exact_neighbours(queries)
         scan_queries = _row_normalised(queries) if self.metric == "cosine" else queries
         queries32 = scan_queries.astype(np.float32)
-        margin = self._margin(queries)
+        margin = self._margin(scan_queries)
         # 1. Any k sampled rows bound the k-th distance from above; widen by the rounding margin twice (once for
         #    the bound, once for the row compared with it) so that no true neighbour can fall outside.
         sampled = self._scan(queries32, self._sample)
@@ -1040,28 +1392,46 @@ class KNN:
             hits = np.flatnonzero(scanned <= bound[:, None])   # 1-D nonzero is several times faster than 2-D
             rows.append(hits // scanned.shape[1])
             columns.append(hits % scanned.shape[1] + start)
-        rows, columns = np.concatenate(rows), np.concatenate(columns)
-        # 3. Rank candidates by exact distance, then index; take the first k of every query.
-        distances = exact_distances(self.metric, queries[rows], self._points[columns])
+        return self._rank_candidates(queries, self._points, np.concatenate(rows), np.concatenate(columns))
+
+    def _rank_candidates(self, queries, points, rows, columns):
+        """Rank candidate (query row, training column) pairs by exact distance, then index; first k per query."""
+        distances = exact_distances(self.metric, queries[rows], points[columns])
         order = np.lexsort((columns, distances, rows))
         firsts = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(queries)))[:-1]])
         picked = order[firsts[:, None] + np.arange(self.k)]
         return distances[picked], columns[picked]
 
+    def _exact_neighbours(self, queries):
+        """The float64 path for queries too large for a float32 scan: every training row is a candidate, and
+        each query is brought near 1 by a power of two of its own first so that no distance overflows."""
+        results = []
+        for query in queries:
+            shift = max(power_of_two_exponent(query), 0)
+            points = np.ldexp(self._points, -shift)
+            distances, indices = self._rank_candidates(np.ldexp(query, -shift)[None, :], points,
+                                                       np.zeros(len(points), np.int64), np.arange(len(points)))
+            results.append((np.ldexp(distances, shift), indices))
+        return np.vstack([d for d, _ in results]), np.vstack([i for _, i in results])
+
     def kneighbors(self, X):
         """Distances and training-row indices of the k nearest neighbours of each row of X, nearest first."""
         if not hasattr(self, "_points"):
-            raise RuntimeError("this KNN is not fitted yet: call fit(X, y) first.")
+            from sklearn.exceptions import NotFittedError
+            raise NotFittedError("this KNN is not fitted yet: call fit(X, y) first.")
         X = check_array(X, "X")
-        if X.shape[1] != self._points.shape[1]:
-            raise ValueError(f"X has {X.shape[1]} features but the model was fitted with {self._points.shape[1]}.")
+        check_n_features(self, X)
+        X = np.ldexp(X, -self._exponent)
         blocks = [X[start:start + self.block_size] for start in range(0, len(X), self.block_size)]
         from threadpoolctl import threadpool_limits
+        threads = os.cpu_count() if self.n_jobs in (None, -1) else self.n_jobs
         # One BLAS thread per worker: the workers already occupy every core.
-        with threadpool_limits(1), ThreadPoolExecutor(self.n_jobs or os.cpu_count()) as pool, \
-                np.errstate(over="ignore", invalid="ignore"):
+        with threadpool_limits(1), ThreadPoolExecutor(threads) as pool, np.errstate(over="ignore", invalid="ignore"):
             results = list(pool.map(self._block_neighbours, blocks))
-        return np.vstack([d for d, _ in results]), np.vstack([i for _, i in results])
+        distances = np.vstack([d for d, _ in results])
+        if self.metric != "cosine":
+            distances = np.ldexp(distances, self._exponent)
+        return distances, np.vstack([i for _, i in results])
 
     def predict_proba(self, X):
         """Fraction of the k neighbours in each class, columns ordered as `classes_`."""
@@ -1078,7 +1448,45 @@ class KNN:
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 10. Experiment running: W&B grid sweeps on every core, one W&B run per training, results cached.
+# 11. Model builders: the MLP a sweep configuration describes, its scikit-learn twin, and which configurations train
+#     the same network.
+# ----------------------------------------------------------------------------------------------------------------
+def mlp_training_key(config):
+    """Sweep configs that train the same MLP: 'sgd' (one row per step) and 'batch_gd' (all rows) ignore
+    batch_size."""
+    if config.get("optimizer") in ("sgd", "batch_gd"):
+        return {**config, "batch_size": None}
+    return config
+
+
+SKLEARN_ACTIVATION = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic", "linear": "identity"}
+
+
+def mlp_from_config(config, task="classification", seed=None, patience=None):
+    """The MLP a sweep config describes: hidden_layers, activation, optimizer, learning_rate, batch_size, epochs,
+    and optionally patience and seed (the arguments override missing keys)."""
+    return MLP(config["hidden_layers"], activation=config["activation"], task=task, optimizer=config["optimizer"],
+               learning_rate=config["learning_rate"], batch_size=config["batch_size"], epochs=config["epochs"],
+               patience=config.get("patience", patience),
+               seed=config.get("seed", 0) if seed is None else seed)
+
+
+def sklearn_twin(config, task, n_train, seed=0, patience=20):
+    """scikit-learn's MLP configured like `mlp_from_config(config)`: same layers, activation, rows per step,
+    learning rate and epoch budget; plain SGD without penalty (Adam / heavy-ball momentum when asked); early
+    stopping with the same patience, on scikit-learn's own 10 % validation split."""
+    from sklearn import neural_network
+    model = neural_network.MLPRegressor if task == "regression" else neural_network.MLPClassifier
+    optimizer = config["optimizer"]
+    return model(hidden_layer_sizes=tuple(config["hidden_layers"]), activation=SKLEARN_ACTIVATION[config["activation"]],
+                 solver="adam" if optimizer == "adam" else "sgd", momentum=0.9 if optimizer == "momentum" else 0.0,
+                 nesterovs_momentum=False, alpha=0.0, learning_rate_init=config["learning_rate"],
+                 batch_size=OPTIMIZERS[optimizer][1](config["batch_size"], n_train), max_iter=config["epochs"],
+                 early_stopping=True, n_iter_no_change=patience, random_state=seed)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# 12. Experiment running: W&B grid sweeps on every core, one W&B run per training, results cached.
 # ----------------------------------------------------------------------------------------------------------------
 # The report's grid (sections 2.3 and 3.3): 4 × 2 × 4 × 3 × 2 × 2 = 384 points.
 REPORT_GRID = {
@@ -1164,6 +1572,17 @@ def _run_grid_point(train_fn, config, project, group):
     return {**config, **metrics, "status": status, "seconds": time.perf_counter() - started}
 
 
+SWEEP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def sweep_cache_path(name):
+    """results/sweeps/<name>.json; the name must be a plain file name, so a sweep never writes elsewhere."""
+    if not isinstance(name, str) or not SWEEP_NAME.fullmatch(name) or ".." in name:
+        raise ValueError(f"sweep name {name!r} must be a plain file name (letters, digits, '.', '_', '-'; no '/' "
+                         "or '..'): it names the cache file in results/sweeps/.")
+    return RESULTS_DIR / "sweeps" / f"{name}.json"
+
+
 def run_sweep(train_fn, sweep_config, project="from-scratch-mlp", n_jobs=None, force=False, training_key=None,
               budget=None):
     """Run `train_fn(config)` for every point of a W&B grid sweep configuration, in parallel with a progress bar.
@@ -1182,52 +1601,18 @@ def run_sweep(train_fn, sweep_config, project="from-scratch-mlp", n_jobs=None, f
     results/sweeps/<name>.json and reused while the configuration is unchanged, unless force=True (or
     FORCE_SWEEPS=1 in the environment).
     """
-    from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
     name = sweep_config.get("name", "sweep")
+    cache = sweep_cache_path(name)
     points = expand_grid(sweep_config)
-    cache = RESULTS_DIR / "sweeps" / f"{name}.json"
-    if cache.is_file() and not (force or FORCE_SWEEPS):
-        stored = json.loads(cache.read_text())
-        if stored["sweep_config"] == json.loads(json.dumps(sweep_config)):
-            table = pd.DataFrame(stored["rows"])
-            table.attrs.update(wall_time=stored["wall_time"], cached=True)
-            return table
-
-    def identity(point):
-        return json.dumps(training_key(point) if training_key else point, sort_keys=True)
-
-    first_of_identity = {}
-    source = [first_of_identity.setdefault(identity(point), index) for index, point in enumerate(points)]
-    own = sorted(set(source))
-    trained, reused = {}, {}
-    progress = tqdm(total=len(own), desc=f"sweep {name}")
-
-    def train(indices):
-        jobs = (delayed(_run_grid_point)(train_fn, points[index], project, name) for index in indices)
-        for index, row in zip(indices, Parallel(n_jobs=n_jobs or os.cpu_count(), return_as="generator")(jobs)):
-            trained[index] = row
-            progress.update()
-
+    if not (force or FORCE_SWEEPS):
+        cached = _cached_sweep(cache, sweep_config)
+        if cached is not None:
+            return cached
     started = time.perf_counter()
-    if budget is None:
-        train(own)
-    else:
-        longest = max(point[budget] for point in points)
-        train([index for index in own if points[index][budget] == longest])
-        for index in (index for index in own if points[index][budget] != longest):
-            parent = first_of_identity.get(identity({**points[index], budget: longest}))
-            row = trained.get(parent)
-            if row and row["status"] != "failed" and row.get(f"{budget}_run", np.inf) <= points[index][budget]:
-                reused[index] = parent
-        progress.total -= len(reused)
-        train([index for index in own if index not in trained and index not in reused])
-    progress.close()
+    trainer = _SweepTrainer(train_fn, points, project, name, n_jobs, training_key)
+    trained_as = trainer.run(budget)
     wall_time = time.perf_counter() - started
-    rows = []
-    for point, index in zip(points, source):
-        served_by = reused.get(index, index)
-        rows.append({**trained[served_by], **point, "trained_as": served_by})
+    rows = [{**trainer.trained[index], **point, "trained_as": index} for point, index in zip(points, trained_as)]
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps({"sweep_config": sweep_config, "wall_time": wall_time, "rows": rows},
                                 indent=1, default=_json_default))
@@ -1236,38 +1621,66 @@ def run_sweep(train_fn, sweep_config, project="from-scratch-mlp", n_jobs=None, f
     return table
 
 
-def mlp_training_key(config):
-    """Sweep configs that train the same MLP: 'sgd' (one row per step) and 'batch_gd' (all rows) ignore
-    batch_size."""
-    if config.get("optimizer") in ("sgd", "batch_gd"):
-        return {**config, "batch_size": None}
-    return config
+def _cached_sweep(cache, sweep_config):
+    """The cached table of this exact configuration, or None."""
+    if not cache.is_file():
+        return None
+    stored = json.loads(cache.read_text())
+    if stored["sweep_config"] != json.loads(json.dumps(sweep_config)):
+        return None
+    table = pd.DataFrame(stored["rows"])
+    table.attrs.update(wall_time=stored["wall_time"], cached=True)
+    return table
 
 
-SKLEARN_ACTIVATION = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic", "linear": "identity"}
+class _SweepTrainer:
+    """Trains the grid points of one sweep, each distinct training once, in parallel with a progress bar."""
 
+    def __init__(self, train_fn, points, project, name, n_jobs, training_key):
+        self.train_fn, self.points, self.project, self.name = train_fn, points, project, name
+        self.n_jobs, self.training_key = n_jobs or os.cpu_count(), training_key
+        self.first_of_identity = {}
+        # For every point, the first point that trains identically (itself if none comes before).
+        self.source = [self.first_of_identity.setdefault(self.identity(point), index)
+                       for index, point in enumerate(points)]
+        self.trained = {}
 
-def mlp_from_config(config, task="classification", seed=None, patience=None):
-    """The MLP a sweep config describes: hidden_layers, activation, optimizer, learning_rate, batch_size, epochs,
-    and optionally patience and seed (the arguments override missing keys)."""
-    return MLP(config["hidden_layers"], activation=config["activation"], task=task, optimizer=config["optimizer"],
-               learning_rate=config["learning_rate"], batch_size=config["batch_size"], epochs=config["epochs"],
-               patience=config.get("patience", patience),
-               seed=config.get("seed", 0) if seed is None else seed)
+    def identity(self, point):
+        return json.dumps(self.training_key(point) if self.training_key else point, sort_keys=True)
 
+    def train(self, indices, progress):
+        from joblib import Parallel, delayed
+        jobs = (delayed(_run_grid_point)(self.train_fn, self.points[index], self.project, self.name)
+                for index in indices)
+        for index, row in zip(indices, Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs)):
+            self.trained[index] = row
+            progress.update()
 
-def sklearn_twin(config, task, n_train, seed=0, patience=20):
-    """scikit-learn's MLP configured like `mlp_from_config(config)`: same layers, activation, rows per step,
-    learning rate and epoch budget; plain SGD without penalty (Adam / heavy-ball momentum when asked); early
-    stopping with the same patience, on scikit-learn's own 10 % validation split."""
-    from sklearn import neural_network
-    model = neural_network.MLPRegressor if task == "regression" else neural_network.MLPClassifier
-    optimizer = config["optimizer"]
-    return model(hidden_layer_sizes=tuple(config["hidden_layers"]), activation=SKLEARN_ACTIVATION[config["activation"]],
-                 solver="adam" if optimizer == "adam" else "sgd", momentum=0.9 if optimizer == "momentum" else 0.0,
-                 nesterovs_momentum=False, alpha=0.0, learning_rate_init=config["learning_rate"],
-                 batch_size=OPTIMIZERS[optimizer][1](config["batch_size"], n_train), max_iter=config["epochs"],
-                 early_stopping=True, n_iter_no_change=patience, random_state=seed)
+    def run(self, budget):
+        """Train what must be trained; return, for every point, the index of the training that serves it."""
+        from tqdm.auto import tqdm
+        own = sorted(set(self.source))
+        reused = {}
+        with tqdm(total=len(own), desc=f"sweep {self.name}") as progress:
+            if budget is None:
+                self.train(own, progress)
+            else:
+                longest = max(point[budget] for point in self.points)
+                self.train([index for index in own if self.points[index][budget] == longest], progress)
+                reused = self.reusable(own, budget, longest)
+                progress.total -= len(reused)
+                self.train([index for index in own if index not in self.trained and index not in reused], progress)
+        return [reused.get(index, index) for index in self.source]
+
+    def reusable(self, own, budget, longest):
+        """Smaller-budget points whose longest-budget twin stopped early within their budget → that twin."""
+        reused = {}
+        for index in (index for index in own if self.points[index][budget] != longest):
+            parent = self.first_of_identity.get(self.identity({**self.points[index], budget: longest}))
+            row = self.trained.get(parent)
+            if row and row["status"] != "failed" and row.get(f"{budget}_run", np.inf) <= self.points[index][budget]:
+                reused[index] = parent
+        return reused
 
 
 def sweep_trial(config, split, task="classification"):
@@ -1293,7 +1706,7 @@ def sweep_trial(config, split, task="classification"):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 11. Report outputs: metrics, figures and the numbers report.md is generated from.
+# 13. Report outputs: figures and the numbers report.md is generated from.
 # ----------------------------------------------------------------------------------------------------------------
 def _json_default(value):
     if isinstance(value, np.generic):
@@ -1316,27 +1729,6 @@ def save_results(name, results):
     path = RESULTS_DIR / f"{name}.json"
     path.write_text(json.dumps(results, indent=1, default=_json_default, ensure_ascii=False), encoding="utf-8")
     return path
-
-
-def evaluate(task, y_true, y_pred):
-    """The report's metrics for predictions of a classification, multi-label or regression task."""
-    from sklearn import metrics
-    if task == "classification":
-        averaged = metrics.precision_recall_fscore_support(y_true, y_pred, average="macro", zero_division=0)
-        return {"accuracy": metrics.accuracy_score(y_true, y_pred), **dict(zip(("precision", "recall", "f1"),
-                                                                                averaged[:3]))}
-    if task == "multilabel":
-        scores = {"exact_match": metrics.accuracy_score(y_true, y_pred),
-                  "hamming_loss": metrics.hamming_loss(y_true, y_pred)}
-        scores["hamming_accuracy"] = 1.0 - scores["hamming_loss"]
-        for average in ("micro", "macro"):
-            averaged = metrics.precision_recall_fscore_support(y_true, y_pred, average=average, zero_division=0)
-            scores.update({f"{name}_{average}": value for name, value in zip(("precision", "recall", "f1"),
-                                                                               averaged[:3])})
-        return scores
-    mse_value = metrics.mean_squared_error(y_true, y_pred)
-    return {"mse": mse_value, "rmse": float(np.sqrt(mse_value)), "mae": metrics.mean_absolute_error(y_true, y_pred),
-            "r2": metrics.r2_score(y_true, y_pred)}
 
 
 def plot_histories(histories, key="loss", ax=None, title=None):

@@ -6,7 +6,9 @@ committed sha256, and only then renamed into place, so data/ never holds a parti
 
 Usage: python data/fetch.py [--force]        (standard library only: runs before any install)
 """
+import argparse
 import hashlib
+import re
 import os
 import shutil
 import sys
@@ -32,13 +34,26 @@ class DataError(Exception):
     """A data file could not be obtained or failed verification."""
 
 
+SHA256_LINE = re.compile(r"([0-9a-f]{64}) [ *]?(\S.*)")
+
+
 def read_checksums(path=CHECKSUMS):
-    """Map file name -> expected sha256 from a `sha256sum`-style file."""
+    """Map file name -> expected sha256 from a `sha256sum`-style file; DataError if it is missing or malformed."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path} is missing: it lists the expected sha256 of every data file. Fix: restore it from "
+                        "git (git checkout -- data/SHA256SUMS).")
     sums = {}
-    for line in Path(path).read_text().splitlines():
-        if line.strip():
-            digest, name = line.split(maxsplit=1)
-            sums[name.lstrip("*").strip()] = digest
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        match = SHA256_LINE.fullmatch(line.strip())
+        if not match:
+            raise DataError(f"{path} line {number} is malformed ({line.strip()[:60]!r}): each line must be "
+                            "'<64 hex digits>  <file name>'. Fix: restore it from git (git checkout -- data/SHA256SUMS).")
+        sums[match.group(2).strip()] = match.group(1)
+    if not sums:
+        raise DataError(f"{path} lists no files. Fix: restore it from git (git checkout -- data/SHA256SUMS).")
     return sums
 
 
@@ -51,9 +66,13 @@ def sha256_of(path):
 
 
 def default_mirror():
-    """DATA_MIRROR if set, else ../shared/data next to the project when it exists, else None."""
+    """DATA_MIRROR if set (it must be a folder), else ../shared/data next to the project when it exists, else None."""
     if os.environ.get("DATA_MIRROR"):
-        return Path(os.environ["DATA_MIRROR"])
+        mirror = Path(os.environ["DATA_MIRROR"])
+        if not mirror.is_dir():
+            raise DataError(f"DATA_MIRROR={mirror} is not a folder. Fix: point DATA_MIRROR at the folder holding the "
+                            "CSVs, or unset it to use ../shared/data or the public URLs.")
+        return mirror
     candidate = PROJECT_DIR.parent / "shared" / "data"
     return candidate.resolve() if candidate.is_dir() else None
 
@@ -110,8 +129,15 @@ def fetch_all(data_dir=DATA_DIR, mirror=None, force=False, checksums=CHECKSUMS):
 
 
 def main(argv):
-    mirror = default_mirror()
-    failures = fetch_all(mirror=mirror, force="--force" in argv)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     epilog="Environment: DATA_MIRROR, a folder to copy the CSVs from "
+                                            "(default ../shared/data when it exists).")
+    parser.add_argument("--force", action="store_true", help="fetch again even when a verified copy is present")
+    args = parser.parse_args(argv)      # unknown flags: usage and exit code 2
+    try:
+        failures = fetch_all(mirror=default_mirror(), force=args.force)
+    except DataError as error:
+        failures = [str(error)]
     for message in failures:
         print(f"ERROR: {message}", file=sys.stderr)
     return 1 if failures else 0

@@ -55,7 +55,7 @@ def test_losses_never_take_log_of_zero_and_match_sklearn(rng):
     y = (rng.uniform(size=(5, 2)) > 0.5).astype(float)
     expected = -np.mean(np.sum(y * np.log(p) + (1 - y) * np.log(1 - p), axis=1))
     assert helpers.binary_cross_entropy(y, p) == pytest.approx(expected, rel=1e-12)
-    assert helpers.mse(np.zeros((4, 1)), np.full((4, 1), 2.0)) == pytest.approx(2.0)   # (1/2n)·Σ 4 = 2
+    assert helpers.half_mean_squared_error(np.zeros((4, 1)), np.full((4, 1), 2.0)) == pytest.approx(2.0)   # (1/2n)·Σ 4 = 2
 
 
 @pytest.mark.parametrize("output", ["softmax", "sigmoid"])
@@ -70,9 +70,9 @@ def test_unmatched_output_delta_is_the_chain_rule(output, rng):
     for index in np.ndindex(z.shape):
         shifted = z.copy()
         shifted[index] += eps
-        upper = helpers.mse(targets, activation(shifted))
+        upper = helpers.half_mean_squared_error(targets, activation(shifted))
         shifted[index] -= 2 * eps
-        numeric[index] = (upper - helpers.mse(targets, activation(shifted))) / (2 * eps)
+        numeric[index] = (upper - helpers.half_mean_squared_error(targets, activation(shifted))) / (2 * eps)
     np.testing.assert_allclose(delta, numeric, rtol=1e-6, atol=1e-10)
 
 

@@ -1,0 +1,83 @@
+"""The models are scikit-learn estimators: scikit-learn's own estimator checks, and the tools users combine them with
+(clone, Pipeline, cross_val_score, GridSearchCV)."""
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import check_estimator
+
+import helpers
+
+# scikit-learn's checks feed a multi-label model 1-D, string, or {1, 2}-valued targets made for single-label
+# classifiers; a multi-label model needs a 0/1 label matrix and says so. Each such check, and why it cannot apply:
+MULTILABEL_NOT_APPLICABLE = {
+    "check_estimators_dtypes": "fits y with values {1, 2}; a label matrix holds 0/1",
+    "check_classifier_data_not_an_array": "fits y with values {1, 2}; a label matrix holds 0/1",
+    "check_classifiers_one_label": "expects an error for a single class; an all-zero label column is valid",
+    "check_classifiers_classes": "fits string class labels; a label matrix holds 0/1",
+    "check_classifiers_train": "compares predictions with a 1-D y; predictions are an (n, n_labels) 0/1 matrix",
+    "check_fit2d_1feature": "fits y with values {1, 2}; a label matrix holds 0/1",
+}
+# Small, fast settings: the checks fit each model dozens of times on toy data.
+ESTIMATORS = [
+    (helpers.MLPClassifier([16], epochs=200, learning_rate=0.1), {}),
+    (helpers.MLPRegressor([16], epochs=200, learning_rate=0.05), {}),
+    (helpers.MLP([16], task="classification", epochs=200, learning_rate=0.1), {}),
+    (helpers.MultiLabelMLPClassifier([16], epochs=200, learning_rate=0.1), MULTILABEL_NOT_APPLICABLE),
+    (helpers.AutoEncoder([4], 2, epochs=20), {}),
+    (helpers.PCA(), {}),
+    (helpers.KNN(3), {}),
+]
+
+
+@pytest.mark.parametrize("estimator, not_applicable", ESTIMATORS, ids=lambda value: type(value).__name__)
+def test_scikit_learns_estimator_checks(estimator, not_applicable):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(estimator, expected_failed_checks=not_applicable, on_fail=None)
+    failed = {result["check_name"]: str(result["exception"])[:200] for result in results
+              if result["status"] == "failed"}
+    assert failed == {}
+    expected = {result["check_name"] for result in results if result["status"] == "xfail"}
+    assert expected <= set(not_applicable)
+    assert len(results) > 40
+
+
+def test_clone_pipeline_and_cross_validation():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4)) * [1, 10, 100, 1000]
+    y = (X[:, 0] + X[:, 1] / 10 > 0).astype(int)
+    model = helpers.MLPClassifier([8], activation="tanh", epochs=60, learning_rate=0.05, seed=3)
+    twin = clone(model)
+    assert twin is not model and twin.get_params() == model.get_params() and not hasattr(twin, "weights_")
+    pipeline = make_pipeline(StandardScaler(), model)
+    scores = cross_val_score(pipeline, X, y, cv=KFold(4, shuffle=True, random_state=0))
+    assert scores.shape == (4,) and scores.mean() > 0.85
+    search = GridSearchCV(pipeline, {"mlpclassifier__hidden_layers": [[4], [8, 8]],
+                                     "mlpclassifier__learning_rate": [0.01, 0.05]}, cv=3).fit(X, y)
+    assert set(search.best_params_) == {"mlpclassifier__hidden_layers", "mlpclassifier__learning_rate"}
+    assert search.score(X, y) > 0.85
+
+
+def test_set_params_then_fit_uses_the_new_values():
+    X, y = np.random.default_rng(1).normal(size=(50, 3)), np.arange(50) % 2
+    model = helpers.MLPClassifier([4], epochs=3).set_params(hidden_layers=[6, 5], epochs=2)
+    model.fit(X, y)
+    assert [weights.shape[1] for weights in model.weights_] == [6, 5, 1] and model.n_epochs_ == 2
+
+
+def test_score_is_each_tasks_main_metric():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(80, 3))
+    labels = (X[:, :2] > 0).astype(int)
+    multilabel = helpers.MultiLabelMLPClassifier([8], epochs=5).fit(X, labels)
+    predicted = multilabel.predict(X)
+    assert multilabel.score(X, labels) == pytest.approx(np.mean(predicted == labels))          # Hamming accuracy
+    regressor = helpers.MLPRegressor([8], epochs=5).fit(X, X[:, 0])
+    from sklearn.metrics import r2_score
+    assert regressor.score(X, X[:, 0]) == pytest.approx(r2_score(X[:, 0], regressor.predict(X)))
+    assert not hasattr(regressor, "predict_proba")
