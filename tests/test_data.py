@@ -1,17 +1,15 @@
 """The data step: verified, atomic copies; clear errors; loaders that say what to run."""
 import hashlib
-import importlib.util
 import subprocess
 import sys
 
 import pytest
 
 import helpers
-from conftest import PROJECT_DIR
+from conftest import PROJECT_DIR, load_script
 
-spec = importlib.util.spec_from_file_location("fetch", PROJECT_DIR / "data" / "fetch.py")
-fetch = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(fetch)
+fetch = load_script("data/fetch.py")
+FETCH = [sys.executable, str(PROJECT_DIR / "data" / "fetch.py")]
 
 CONTENT = b"a,b\n1,2\n"
 
@@ -63,7 +61,7 @@ def test_script_exits_nonzero_on_a_bad_mirror(tmp_path):
     mirror.mkdir()
     for name in fetch.read_checksums():
         (mirror / name).write_bytes(b"not the data")
-    result = subprocess.run([sys.executable, str(PROJECT_DIR / "data" / "fetch.py"), "--force"],
+    result = subprocess.run([*FETCH, "--force"],
                             env={"DATA_MIRROR": str(mirror), "PATH": ""}, capture_output=True, text=True,
                             cwd=tmp_path)
     assert result.returncode != 0
@@ -79,11 +77,55 @@ def test_loaders_say_run_make_data(tmp_path, monkeypatch):
 
 
 def test_loaders_read_the_fetched_files():
-    if not (helpers.DATA_DIR / "WineQT.csv").is_file():
-        pytest.skip("data not fetched")
+    """`make test` fetches the data first, so the real files are always there to read."""
     assert helpers.load_wine().shape == (1143, 13)
     assert helpers.load_housing().shape == (506, 14)
     assert helpers.load_diabetes().shape == (768, 9)
     assert helpers.load_advertisement().shape == (1000, 11)
     spotify = helpers.load_spotify()
     assert spotify.shape == (114000, 20) and set(helpers.SPOTIFY_FEATURES) <= set(spotify.columns)
+
+
+def test_help_and_unknown_flags():
+    help_text = subprocess.run([*FETCH, "--help"], capture_output=True, text=True)
+    assert help_text.returncode == 0 and "--force" in help_text.stdout and "DATA_MIRROR" in help_text.stdout
+    unknown = subprocess.run([*FETCH, "--froce"], capture_output=True, text=True)
+    assert unknown.returncode == 2 and "unrecognized arguments: --froce" in unknown.stderr
+
+
+def test_a_mirror_that_does_not_exist_is_one_clear_line(tmp_path):
+    result = subprocess.run(FETCH, env={"DATA_MIRROR": str(tmp_path / "nowhere"), "PATH": ""}, capture_output=True,
+                            text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"ERROR: DATA_MIRROR={tmp_path / 'nowhere'} is not a folder. Fix: point "
+                                     "DATA_MIRROR at the folder holding the CSVs, or unset it to use ../shared/data "
+                                     "or the public URLs.")
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "is missing: it lists the expected sha256 of every data file"),
+    ("not a checksum line\n", "line 1 is malformed ('not a checksum line'): each line must be '<64 hex digits>  "
+                              "<file name>'"),
+    ("abc123  toy.csv\n", "line 1 is malformed ('abc123  toy.csv')"),
+    ("\n\n", "lists no files"),
+])
+def test_missing_or_malformed_checksums_are_named(tmp_path, content, message):
+    checksums = tmp_path / "SHA256SUMS"
+    if content is not None:
+        checksums.write_text(content)
+    with pytest.raises(fetch.DataError) as error:
+        fetch.read_checksums(checksums)
+    assert message in str(error.value) and "Fix: restore it from git" in str(error.value)
+
+
+@pytest.mark.parametrize("cut, message", [
+    (lambda text: "\n".join(text.splitlines()[:500]) + "\n", "has 499 rows instead of 1143"),
+    (lambda text: "\n".join(line.rsplit(",", 1)[0] for line in text.splitlines()) + "\n", "lacks columns ['Id']"),
+])
+def test_loaders_notice_a_truncated_file(tmp_path, monkeypatch, cut, message):
+    original = (helpers.DATA_DIR / "WineQT.csv").read_text()
+    (tmp_path / "WineQT.csv").write_text(cut(original))
+    monkeypatch.setattr(helpers, "DATA_DIR", tmp_path)
+    with pytest.raises(ValueError, match=message.replace("[", "\\[").replace("]", "\\]")
+                       + ": it is truncated or not the published file. Fix: run `python data/fetch.py --force`"):
+        helpers.load_wine()

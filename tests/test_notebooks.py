@@ -1,40 +1,44 @@
 """Every numbered notebook executes top to bottom in quick mode, and their results render the same report."""
-import importlib.util
 import re
 
 import pytest
+from nbclient.exceptions import CellExecutionError
 
-from conftest import PROJECT_DIR
+from conftest import PROJECT_DIR, load_script
 
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(name, PROJECT_DIR / "notebooks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-execute, render_report = load("execute"), load("render_report")
+execute, render_report = load_script("notebooks/execute.py"), load_script("notebooks/render_report.py")
 NOTEBOOKS = execute.numbered_notebooks()
 
 
 @pytest.fixture(scope="module")
-def quick_outputs(tmp_path_factory):
-    """One folder for the figures and results of all quick-mode notebooks, so the report can be rendered."""
-    return tmp_path_factory.mktemp("quick")
+def quick_run(tmp_path_factory):
+    """Execute every notebook once, in quick mode, into one folder (so the report can be rendered from their
+    results whichever test runs first). Returns (folder, {notebook name: executed notebook or the error})."""
+    outputs = tmp_path_factory.mktemp("quick")
+    executed = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("QUICK", "1")
+        patch.setenv("WANDB_MODE", "disabled")
+        patch.setenv("OUTPUT_DIR", str(outputs))
+        for path in NOTEBOOKS:
+            try:
+                executed[path.name] = execute.execute_notebook(path, build_dir=outputs / "build")
+            except CellExecutionError as error:
+                executed[path.name] = error
+    return outputs, executed
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
-def test_notebook_runs_in_quick_mode(path, quick_outputs, monkeypatch):
-    monkeypatch.setenv("QUICK", "1")
-    monkeypatch.setenv("WANDB_MODE", "disabled")
-    monkeypatch.setenv("OUTPUT_DIR", str(quick_outputs))
-    notebook = execute.execute_notebook(path, build_dir=quick_outputs / "build")
+def test_notebook_runs_in_quick_mode(path, quick_run):
+    outputs, executed = quick_run
+    notebook = executed[path.name]
+    if isinstance(notebook, CellExecutionError):
+        pytest.fail(f"{path.name} failed in quick mode:\n{notebook}")
     errors = [output for cell in notebook.cells if cell.cell_type == "code"
               for output in cell.get("outputs", []) if output.get("output_type") == "error"]
     assert not errors
-    assert (quick_outputs / "build" / "html" / path.with_suffix(".html").name).is_file()
-    assert list((quick_outputs / "results").glob(f"{path.stem}.json"))
+    assert (outputs / "build" / "html" / path.with_suffix(".html").name).is_file()
+    assert (outputs / "results" / f"{path.stem}.json").is_file()
 
 
 def structure(markdown):
@@ -43,10 +47,9 @@ def structure(markdown):
             re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown))
 
 
-def test_quick_results_render_the_committed_reports_structure(quick_outputs):
-    if len(list((quick_outputs / "results").glob("*.json"))) < len(render_report.RESULT_FILES):
-        pytest.skip("needs every notebook's quick run (run the whole module)")
+def test_quick_results_render_the_committed_reports_structure(quick_run):
+    outputs, _ = quick_run
     quick = render_report.render(render_report.TEMPLATE.read_text(encoding="utf-8"),
-                                 render_report.load_results(quick_outputs / "results"))
+                                 render_report.load_results(outputs / "results"))
     assert structure(quick) == structure((PROJECT_DIR / "report.md").read_text(encoding="utf-8"))
-    assert all((quick_outputs / figure).is_file() for figure in structure(quick)[2])
+    assert all((outputs / figure).is_file() for figure in structure(quick)[2])

@@ -1,14 +1,11 @@
 """report.md is generated, never typed: it must be exactly what the template and the results files give."""
-import importlib.util
 import re
 
 import pytest
 
-from conftest import PROJECT_DIR
+from conftest import PROJECT_DIR, load_script
 
-spec = importlib.util.spec_from_file_location("render_report", PROJECT_DIR / "notebooks" / "render_report.py")
-render_report = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(render_report)
+render_report = load_script("notebooks/render_report.py")
 TEMPLATE = render_report.TEMPLATE.read_text(encoding="utf-8")
 
 
