@@ -1330,39 +1330,49 @@ class KNN(ClassifierMixin, BaseEstimator):
         self._exponent = power_of_two_exponent(X)
         self._points = np.ldexp(X, -self._exponent)
         scan_points = _row_normalised(X) if self.metric == "cosine" else self._points
-        self._points32_by_feature = np.ascontiguousarray(scan_points.T, dtype=np.float32)   # (d, m)
         if self.metric == "manhattan":
-            self._scan_offset = np.zeros(len(X), np.float32)
+            # Σ|q − p| = Σq + Σp − 2 Σ min(q, p): the scan adds one min per feature to −Σp/2.
+            self._scan_points = np.ascontiguousarray(scan_points.T, dtype=np.float32)             # (d, m)
+            self._scan_start = (-0.5 * scan_points.sum(axis=1)).astype(np.float32)
             self._scale = np.abs(scan_points).sum(axis=1).max()
-        else:   # squared norms for ‖q − t‖² = ‖q‖² + ‖t‖² − 2 q·t
-            self._scan_offset = (scan_points ** 2).sum(axis=1).astype(np.float32)
-            self._scale = self._scan_offset.max()
+        else:
+            # ‖q − p‖² = ‖q‖² − 2 (q·p − ‖p‖²/2), 1 − q̂·p̂ = 1 − 2 (q̂·p̂/2): one matrix product with the
+            # queries extended by a column of ones gives the score in brackets.
+            squared_norms = (scan_points ** 2).sum(axis=1)
+            last_row = -0.5 * squared_norms if self.metric == "euclidean" else np.zeros(len(X))
+            factor = 1.0 if self.metric == "euclidean" else 0.5
+            self._scan_points = np.ascontiguousarray(np.vstack([factor * scan_points.T, last_row]),
+                                                     dtype=np.float32)                          # (d + 1, m)
+            self._scale = squared_norms.max()
         sample_step = max(1, len(X) // self.SAMPLE_SIZE)
-        self._sample = np.arange(0, len(X), sample_step)
+        self._sample_points = np.ascontiguousarray(self._scan_points[:, ::sample_step])
+        self._sample_start = self._scan_start[::sample_step] if self.metric == "manhattan" else None
         return self
 
     # --- float32 scan -----------------------------------------------------------------------------------------
-    def _scan(self, queries32, columns):
-        """Approximate distances (squared for euclidean) from each query to training rows `columns` (a slice or
-        index array), float32."""
-        points = self._points32_by_feature[:, columns]
-        offset = self._scan_offset[columns]
+    def _scan(self, queries32, points, start=None):
+        """float32 closeness scores s of each query to the training rows in `points` (columns of _scan_points):
+        distance = a(q) − 2s (squared for euclidean), so the nearest rows have the largest scores."""
         if self.metric == "manhattan":
-            total = np.zeros((len(queries32), points.shape[1]), np.float32)
-            scratch = np.empty_like(total)
+            scores = np.empty((len(queries32), points.shape[1]), np.float32)
+            scores[...] = start
+            scratch = np.empty_like(scores)
             for feature in range(points.shape[0]):
-                np.subtract(queries32[:, feature:feature + 1], points[feature], out=scratch)
-                np.abs(scratch, out=scratch)
-                total += scratch
-            return total
-        products = queries32 @ points
-        if self.metric == "cosine":
-            return 1.0 - products
-        return (queries32 ** 2).sum(axis=1, keepdims=True) + offset - 2.0 * products
+                np.minimum(queries32[:, feature:feature + 1], points[feature], out=scratch)
+                scores += scratch
+            return scores
+        return queries32 @ points
+
+    def _scan_queries(self, queries):
+        """Queries in the scan's float32 form (normalised for cosine, with a column of ones for the product)."""
+        if self.metric == "manhattan":
+            return queries.astype(np.float32)
+        scan_queries = _row_normalised(queries) if self.metric == "cosine" else queries
+        return np.hstack([scan_queries, np.ones((len(queries), 1))]).astype(np.float32)
 
     def _margin(self, queries):
-        """Bound on |float32 scan − exact| per query, from the standard rounding-error analysis of sums and
-        dot products (n terms → error ≤ n·u·Σ|terms|), with room to spare."""
+        """Bound, in distance units, on twice the error of a float32 score, from the standard rounding-error
+        analysis of sums and dot products (n terms → error ≤ n·u·Σ|terms|), with room to spare."""
         n_terms = queries.shape[1] + 8
         if self.metric == "manhattan":
             size = np.abs(queries).sum(axis=1) + self._scale
@@ -1378,18 +1388,19 @@ class KNN(ClassifierMixin, BaseEstimator):
         distance; distances in the scaled units."""
         if self.metric != "cosine" and np.abs(queries).max() > FLOAT32_SAFE_MAGNITUDE:
             return self._exact_neighbours(queries)
-        scan_queries = _row_normalised(queries) if self.metric == "cosine" else queries
-        queries32 = scan_queries.astype(np.float32)
-        margin = self._margin(scan_queries)
-        # 1. Any k sampled rows bound the k-th distance from above; widen by the rounding margin twice (once for
-        #    the bound, once for the row compared with it) so that no true neighbour can fall outside.
-        sampled = self._scan(queries32, self._sample)
-        bound = np.partition(sampled, self.k - 1, axis=1)[:, self.k - 1] + 2.0 * margin
+        queries32 = self._scan_queries(queries)
+        # 1. The k-th largest score over a sample of rows bounds the k-th nearest distance; lowering it by the
+        #    rounding margin (an error bound on the bound and on the row compared with it) loses no true neighbour.
+        sampled = self._scan(queries32, self._sample_points, self._sample_start)
+        threshold = np.partition(sampled, -self.k, axis=1)[:, -self.k] - self._margin(queries)
+        threshold = np.nextafter(threshold.astype(np.float32), np.float32(-np.inf))[:, None]   # round down
         # 2. Scan every training row; keep those within the bound.
         rows, columns = [], []
         for start in range(0, len(self._points), self.CHUNK_SIZE):
-            scanned = self._scan(queries32, slice(start, start + self.CHUNK_SIZE))
-            hits = np.flatnonzero(scanned <= bound[:, None])   # 1-D nonzero is several times faster than 2-D
+            chunk = slice(start, start + self.CHUNK_SIZE)
+            scanned = self._scan(queries32, self._scan_points[:, chunk],
+                                 self._scan_start[chunk] if self.metric == "manhattan" else None)
+            hits = np.flatnonzero(scanned >= threshold)    # 1-D nonzero is several times faster than 2-D
             rows.append(hits // scanned.shape[1])
             columns.append(hits % scanned.shape[1] + start)
         return self._rank_candidates(queries, self._points, np.concatenate(rows), np.concatenate(columns))
