@@ -639,6 +639,16 @@ def evaluate(task, y_true, y_pred):
             "r2": metrics.r2_score(y_true, y_pred)}
 
 
+def classification_table(y_true, y_pred, target_names=None):
+    """scikit-learn's classification report as records (class, precision, recall, f1-score, support): one per class
+    or label, then the averages; support is an integer count. Accuracy is not a row here (it has no support)."""
+    from sklearn.metrics import classification_report
+    report = classification_report(y_true, y_pred, target_names=target_names, zero_division=0, output_dict=True)
+    return [{"class": str(name), **{key: value for key, value in scores.items() if key != "support"},
+             "support": int(scores["support"])}
+            for name, scores in report.items() if name != "accuracy"]
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # 7. MLP: one class for single-label classification, multi-label classification and regression.
 #    The tasks differ only in how targets are encoded, the output activation and its natural loss (see _set_up_task).
@@ -1475,11 +1485,12 @@ SKLEARN_ACTIVATION = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic", "li
 
 def mlp_from_config(config, task="classification", seed=None, patience=None):
     """The MLP a sweep config describes: hidden_layers, activation, optimizer, learning_rate, batch_size, epochs,
-    and optionally patience and seed (the arguments override missing keys)."""
+    and optionally patience, seed, alpha and loss (the arguments fill in missing patience and seed)."""
+    options = {name: config[name] for name in ("alpha", "loss") if name in config}
     return MLP(config["hidden_layers"], activation=config["activation"], task=task, optimizer=config["optimizer"],
                learning_rate=config["learning_rate"], batch_size=config["batch_size"], epochs=config["epochs"],
                patience=config.get("patience", patience),
-               seed=config.get("seed", 0) if seed is None else seed)
+               seed=config.get("seed", 0) if seed is None else seed, **options)
 
 
 def sklearn_twin(config, task, n_train, seed=0, patience=20):
@@ -1519,6 +1530,22 @@ def report_sweep_config(name, metric, patience=20, quick=False):
                           epochs={"values": [10]})
     return {"name": f"{name}-quick" if quick else name, "method": "grid",
             "metric": {"name": metric, "goal": "maximize"}, "parameters": parameters}
+
+
+def advertisement_sweep_config(quick=False):
+    """The multi-label grid of section 2.6 (16 points; quick=True keeps 4), scored by validation micro-F1."""
+    parameters = {"hidden_layers": {"values": [[32], [64, 32]]}, "activation": {"values": ["relu", "tanh"]},
+                  "optimizer": {"values": ["mini_batch_gd", "adam"]}, "learning_rate": {"values": [0.001, 0.01]},
+                  "batch_size": {"value": 32}, "epochs": {"value": 20 if quick else 300}, "patience": {"value": 20}}
+    if quick:
+        parameters.update(hidden_layers={"values": [[32]]}, learning_rate={"values": [0.01]})
+    return {"name": "advertisement-multilabel-grid" + ("-quick" if quick else ""), "method": "grid",
+            "metric": {"name": "val_f1_micro", "goal": "maximize"}, "parameters": parameters}
+
+
+def grid_values(sweep_config):
+    """{parameter: [values]} of a grid sweep configuration, for tables."""
+    return {name: spec.get("values", [spec.get("value")]) for name, spec in sweep_config["parameters"].items()}
 
 
 def expand_grid(sweep_config):
@@ -1714,6 +1741,85 @@ def sweep_trial(config, split, task="classification"):
                         "diverged": model.diverged_})
         run.summary.update(summary)
         return summary
+
+
+SWEEP_HYPERPARAMETERS = ["hidden_layers", "learning_rate", "activation", "optimizer", "batch_size", "epochs"]
+
+
+def distinct_trainings(sweep, metric, hyperparameters=SWEEP_HYPERPARAMETERS):
+    """One row per distinct training of a sweep table (rows sharing `trained_as` are one training), best `metric`
+    first (validation loss breaks ties), with `grid_points`: how many grid points that training stands for."""
+    finished = sweep[sweep.status != "failed"]
+    counts = finished.groupby("trained_as").size().rename("grid_points")
+    rows = finished.loc[finished.index.isin(finished.trained_as.unique())].join(counts, on="trained_as")
+    order = [metric, "val_loss"] if "val_loss" in rows else [metric]
+    ranked = rows.sort_values(order, ascending=[False, True][:len(order)], kind="stable")
+    return ranked[hyperparameters + [column for column in ranked.columns if column not in hyperparameters]] \
+        .reset_index(drop=True)
+
+
+def _cv_fold_score(config, task, metric, X, y, train_rows, test_rows, patience, seed):
+    """Train on one fold's training rows (10 % of them held out for early stopping, unless the config's patience
+    is None) and score its test rows."""
+    from sklearn.model_selection import train_test_split
+    model = mlp_from_config(config, task, seed=seed, patience=patience)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if model.patience is None:
+            model.fit(X[train_rows], y[train_rows])
+        else:
+            fit_rows, stop_rows = train_test_split(train_rows, test_size=0.1, random_state=seed)
+            model.fit(X[fit_rows], y[fit_rows], X[stop_rows], y[stop_rows])
+    return evaluate(task, y[test_rows], model.predict(X[test_rows]))[metric]
+
+
+def cross_validated_ranking(configs, split, task, metric, name, folds=5, patience=20, seed=0, n_jobs=None):
+    """Second stage of model selection: k-fold cross-validation of each config on train + validation rows
+    (StratifiedKFold for classes, KFold otherwise; in each fold 10 % of the training rows are held out for early
+    stopping), scored by `metric` (a key of `evaluate`). Returns one row per config with the fold scores' mean and
+    std, in the order given, and `cv_rank` (1 = best mean). Cached in results/sweeps/<name>.json like a sweep
+    (FORCE_SWEEPS=1 recomputes)."""
+    from joblib import Parallel, delayed
+    from sklearn.model_selection import KFold, StratifiedKFold
+    cache = sweep_cache_path(name)
+    setting = json.loads(json.dumps({"configs": configs, "task": task, "metric": metric, "folds": folds,
+                                     "patience": patience, "seed": seed}, default=_json_default))
+    if cache.is_file() and not FORCE_SWEEPS and json.loads(cache.read_text())["setting"] == setting:
+        return pd.DataFrame(json.loads(cache.read_text())["rows"])
+    X, y = np.vstack([split.X_train, split.X_val]), np.concatenate([split.y_train, split.y_val])
+    splitter = (StratifiedKFold if task == "classification" else KFold)(folds, shuffle=True, random_state=seed)
+    fold_rows = list(splitter.split(X, y))
+    jobs = [delayed(_cv_fold_score)(config, task, metric, X, y, train_rows, test_rows, patience, seed)
+            for config in configs for train_rows, test_rows in fold_rows]
+    scores = np.array(Parallel(n_jobs=n_jobs or os.cpu_count())(jobs)).reshape(len(configs), folds)
+    rows = [{**config, f"cv_{metric}_mean": fold_scores.mean(), f"cv_{metric}_std": fold_scores.std(ddof=1),
+             "fold_scores": fold_scores.tolist()} for config, fold_scores in zip(configs, scores)]
+    for rank, index in enumerate(np.argsort([-row[f"cv_{metric}_mean"] for row in rows], kind="stable"), 1):
+        rows[index]["cv_rank"] = rank
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"setting": setting, "rows": rows}, indent=1, default=_json_default))
+    return pd.DataFrame(rows)
+
+
+def compare_over_seeds(make_split, models, task, seeds, scores=None):
+    """Test scores of several models over seeds: for each seed, `make_split(seed)`, then every `models[name](seed)`
+    is fitted (on the training rows, with the validation rows for early stopping if it is one of this engine's
+    models) and scored on the test split by `scores(model, split)` (default: `evaluate` on its predictions).
+    Returns (one row per seed and model, mean and std per model)."""
+    from tqdm.auto import tqdm
+    rows = []
+    for seed in tqdm(seeds, desc="seeds"):
+        split = make_split(seed)
+        for name, make_model in models.items():
+            model = make_model(seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(*(split.fit_args if isinstance(model, MLP) else (split.X_train, split.y_train)))
+            measured = scores(model, split) if scores else evaluate(task, split.y_test, model.predict(split.X_test))
+            rows.append({"seed": seed, "model": name, **measured})
+    per_seed = pd.DataFrame(rows)
+    summary = per_seed.drop(columns="seed").groupby("model", sort=False).agg(["mean", "std"])
+    return per_seed, summary
 
 
 # ----------------------------------------------------------------------------------------------------------------
