@@ -4,7 +4,8 @@
 #   make report QUICK=1    the same on small grids and subsampled data (minutes), into build/quick/
 #   make report FORCE_SWEEPS=1   recompute the W&B sweeps instead of reusing results/sweeps/
 #   make test              unit tests + every notebook in quick mode
-#   make bench             speed against scikit-learn (a script, not a test)
+#   make verify            re-run the notebooks (cached sweeps) into build/verify and compare every result number
+#   make bench             speed and training quality against scikit-learn (a script, not a test)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,7 +13,7 @@ QUICK  ?= 0
 FORCE_SWEEPS ?= 0
 export QUICK FORCE_SWEEPS
 
-.PHONY: all setup data test report notebooks chromium bench clean
+.PHONY: all setup data test report notebooks verify chromium bench clean
 
 all: report
 
@@ -35,6 +36,9 @@ report: notebooks chromium
 
 notebooks: setup data
 	$(BIN)/python notebooks/execute.py
+
+verify: setup data
+	$(BIN)/python notebooks/verify.py
 
 # The PDF is printed by headless Chromium from Debian's packages (needs root, as on CI and these machines).
 chromium:

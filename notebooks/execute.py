@@ -6,6 +6,7 @@ QUICK=1 in the environment selects quick mode in every notebook (read by helpers
 
 Usage: python notebooks/execute.py [NOTEBOOK ...]      (default: notebooks/[0-9][0-9]_*.ipynb)
 """
+import os
 import sys
 import time
 from pathlib import Path
@@ -46,6 +47,8 @@ def main(paths):
     paths = [Path(p).resolve() for p in paths] or numbered_notebooks()
     mode = "quick" if helpers.QUICK else "full"
     build_dir = BUILD_DIR / "quick" if mode == "quick" else BUILD_DIR     # quick runs never replace full outputs
+    if os.environ.get("OUTPUT_DIR"):                                       # e.g. make verify: all in one folder
+        build_dir = Path(os.environ["OUTPUT_DIR"]) / "build"
     print(f"Executing {len(paths)} notebook(s) in {mode} mode into {build_dir}/", flush=True)
     total = time.perf_counter()
     for path in paths:

@@ -53,6 +53,34 @@ def table(records, columns=None, digits=3, headers=None):
     return "\n".join(lines)
 
 
+OPTIMIZER_NAMES = {"sgd": "plain SGD (one row per step)", "mini_batch_gd": "mini-batch GD", "batch_gd": "full-batch GD",
+                   "momentum": "momentum", "adam": "Adam"}
+
+
+def config_text(config):
+    """A training configuration as a phrase: 'hidden layers [20, 20], tanh, mini-batch GD, batch 32, ...'."""
+    parts = [f"hidden layers {list(config['hidden_layers'])}" if "hidden_layers" in config else None,
+             config.get("activation"), OPTIMIZER_NAMES.get(config.get("optimizer"), config.get("optimizer")),
+             f"batch {config['batch_size']}" if config.get("optimizer") in ("mini_batch_gd", "momentum", "adam")
+             else None,
+             f"learning rate {config['learning_rate']}" if "learning_rate" in config else None,
+             f"up to {config['epochs']} epochs" if "epochs" in config else None,
+             f"early stopping after {config['patience']} epochs without improvement" if config.get("patience")
+             else None]
+    return ", ".join(str(part) for part in parts if part is not None)
+
+
+def grid_text(grid):
+    """A sweep grid as '4 hidden layer choices ([64], [32, 32], …) × …' → one phrase per parameter."""
+    return "; ".join(f"{name.replace('_', ' ')} {', '.join(json.dumps(value) for value in values)}"
+                     for name, values in grid.items())
+
+
+def status_text(status):
+    """{'finished': 380, 'diverged': 4} → '380 finished, 4 diverged'."""
+    return ", ".join(f"{count} {state}" for state, count in status.items())
+
+
 def find(records, **conditions):
     """The first record whose fields equal `conditions`."""
     return next(record for record in records if all(record.get(k) == v for k, v in conditions.items()))
@@ -76,7 +104,8 @@ def render(template_text, results):
     """Fill every {{ expression }} of the template; an expression that fails names itself in the error."""
     # One namespace (not globals + locals) so that comprehensions inside an expression see the results too.
     namespace = {"__builtins__": {"len": len, "round": round, "max": max, "min": min, "sorted": sorted, "str": str},
-                 **results, "number": number, "pm": plus_minus, "table": table, "find": find, "figure": figure}
+                 **results, "number": number, "pm": plus_minus, "table": table, "find": find, "figure": figure,
+                 "config_text": config_text, "grid_text": grid_text, "status_text": status_text}
 
     def fill(match):
         expression = match.group(1).strip()
