@@ -1,6 +1,9 @@
 # Reproducible ML report: every target sets up what it needs, so each works on a fresh clone.
 #   make report            set up, fetch data, run notebooks 01-04 headless, export HTML into build/html/,
-#                          write report.md (+ README results table) and build/report.pdf
+#                          write report.md (+ README results table), report.html and build/report.pdf (the PDF
+#                          only where Chrome/Chromium is or can be installed; otherwise it says how to get it)
+#   make pdf               print build/report.pdf from the results; fails if no browser can print it
+#   make lab               open the notebooks in JupyterLab with the project's environment
 #   make report QUICK=1    the same on small grids and subsampled data (minutes), into build/quick/
 #   make report FORCE_SWEEPS=1   recompute the W&B sweeps instead of reusing results/sweeps/
 #   make test              unit tests + every notebook in quick mode
@@ -13,7 +16,7 @@ QUICK  ?= 0
 FORCE_SWEEPS ?= 0
 export QUICK FORCE_SWEEPS
 
-.PHONY: all setup data test report notebooks verify chromium bench clean
+.PHONY: all setup data test report pdf lab notebooks verify chromium bench clean
 
 all: report
 
@@ -32,7 +35,13 @@ test: setup data
 	$(BIN)/python -m pytest -q tests
 
 report: notebooks chromium
+	$(BIN)/python notebooks/render_report.py --pdf-if-possible
+
+pdf: setup
 	$(BIN)/python notebooks/render_report.py --pdf
+
+lab: setup data
+	$(BIN)/python -m jupyter lab notebooks/
 
 notebooks: setup data
 	$(BIN)/python notebooks/execute.py
@@ -40,11 +49,15 @@ notebooks: setup data
 verify: setup data
 	$(BIN)/python notebooks/verify.py
 
-# The PDF is printed by headless Chromium from Debian's packages (needs root, as on CI and these machines).
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium (apt-get) for the PDF export"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core \
-		>/dev/null; }
+# The PDF is printed by headless Chrome/Chromium. When none is found, root on a Debian-like machine installs
+# Debian's chromium; anywhere else `make report` goes on without the PDF and says how to get it.
+chromium: setup
+	@$(BIN)/python notebooks/render_report.py --find-browser >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing chromium (apt-get) for the PDF export"; \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core \
+				>/dev/null; } || echo "could not install chromium: the PDF will be skipped"; \
+		else echo "no Chrome/Chromium found and no root apt-get to install one: the PDF will be skipped"; fi; }
 
 bench: setup data
 	$(BIN)/python benchmarks/bench.py

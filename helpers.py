@@ -1758,6 +1758,18 @@ def distinct_trainings(sweep, metric, hyperparameters=SWEEP_HYPERPARAMETERS):
         .reset_index(drop=True)
 
 
+def hyperparameter_effects(table, hyperparameters, metric):
+    """For every hyperparameter value: how many trainings had it, and the mean and best `metric` among them (a
+    table of distinct trainings, so a training standing for several grid points counts once)."""
+    rows = []
+    for name in hyperparameters:
+        values = table[name].map(json.dumps)
+        for value, group in table.groupby(values, sort=False)[metric]:
+            rows.append({"parameter": name, "value": json.loads(value), "trainings": len(group),
+                         "mean": group.mean(), "best": group.max()})
+    return rows
+
+
 def _cv_fold_score(config, task, metric, X, y, train_rows, test_rows, patience, seed):
     """Train on one fold's training rows (10 % of them held out for early stopping, unless the config's patience
     is None) and score its test rows."""
@@ -1801,23 +1813,53 @@ def cross_validated_ranking(configs, split, task, metric, name, folds=5, patienc
     return pd.DataFrame(rows)
 
 
-def compare_over_seeds(make_split, models, task, seeds, scores=None):
+def _fit_history(model, split):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(*split.fit_args).history_
+
+
+def one_change_curves(config, split, task, parameter, values, n_jobs=None, **fixed):
+    """Training histories of `config` with `parameter` set to each of `values` (other changes in `fixed`), without
+    early stopping so the whole curve is visible; trained in parallel. Returns {'parameter=value': history}."""
+    from joblib import Parallel, delayed
+    base = {**config, **fixed, "patience": None}
+    models = [mlp_from_config({**base, parameter: value}, task) for value in values]
+    histories = Parallel(n_jobs=n_jobs or os.cpu_count())(delayed(_fit_history)(model, split) for model in models)
+    return {f"{parameter}={value}": history for value, history in zip(values, histories)}
+
+
+def curve_summary(histories, metric="accuracy"):
+    """Per curve: final training and validation loss, the lowest validation loss and its epoch, final metric."""
+    return {label: {"final_train_loss": history["train_loss"][-1], "final_val_loss": history["val_loss"][-1],
+                    "min_val_loss": min(history["val_loss"]),
+                    "epoch_of_min_val_loss": int(np.argmin(history["val_loss"]) + 1),
+                    f"final_val_{metric}": history[f"val_{metric}"][-1]}
+            for label, history in histories.items()}
+
+
+def _seed_scores(make_split, models, task, seed, scores):
+    split = make_split(seed)
+    rows = []
+    for name, make_model in models.items():
+        model = make_model(seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(*(split.fit_args if isinstance(model, MLP) else (split.X_train, split.y_train)))
+        measured = scores(model, split) if scores else evaluate(task, split.y_test, model.predict(split.X_test))
+        rows.append({"seed": seed, "model": name, **measured})
+    return rows
+
+
+def compare_over_seeds(make_split, models, task, seeds, scores=None, n_jobs=None):
     """Test scores of several models over seeds: for each seed, `make_split(seed)`, then every `models[name](seed)`
     is fitted (on the training rows, with the validation rows for early stopping if it is one of this engine's
-    models) and scored on the test split by `scores(model, split)` (default: `evaluate` on its predictions).
-    Returns (one row per seed and model, mean and std per model)."""
-    from tqdm.auto import tqdm
-    rows = []
-    for seed in tqdm(seeds, desc="seeds"):
-        split = make_split(seed)
-        for name, make_model in models.items():
-            model = make_model(seed)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model.fit(*(split.fit_args if isinstance(model, MLP) else (split.X_train, split.y_train)))
-            measured = scores(model, split) if scores else evaluate(task, split.y_test, model.predict(split.X_test))
-            rows.append({"seed": seed, "model": name, **measured})
-    per_seed = pd.DataFrame(rows)
+    models) and scored on the test split by `scores(model, split)` (default: `evaluate` on its predictions). Seeds
+    run in parallel. Returns (one row per seed and model, mean and std per model)."""
+    from joblib import Parallel, delayed
+    per_seed_rows = Parallel(n_jobs=n_jobs or os.cpu_count())(
+        delayed(_seed_scores)(make_split, models, task, seed, scores) for seed in seeds)
+    per_seed = pd.DataFrame([row for rows in per_seed_rows for row in rows])
     summary = per_seed.drop(columns="seed").groupby("model", sort=False).agg(["mean", "std"])
     return per_seed, summary
 
@@ -1825,6 +1867,16 @@ def compare_over_seeds(make_split, models, task, seeds, scores=None):
 # ----------------------------------------------------------------------------------------------------------------
 # 13. Report outputs: figures and the numbers report.md is generated from.
 # ----------------------------------------------------------------------------------------------------------------
+def notebook_setup():
+    """What every notebook does first: seaborn's style, pandas' display precision, a quiet W&B. Returns
+    (QUICK, SEEDS): the run mode and the seeds to repeat results over (2 in quick mode, 5 in full)."""
+    import seaborn as sns
+    os.environ.setdefault("WANDB_SILENT", "true")
+    sns.set_theme(style="whitegrid", context="notebook")
+    pd.set_option("display.precision", 3)
+    return QUICK, range(2) if QUICK else range(5)
+
+
 def _json_default(value):
     if isinstance(value, np.generic):
         return value.item()
@@ -1848,17 +1900,41 @@ def save_results(name, results):
     return path
 
 
-def plot_histories(histories, key="loss", ax=None, title=None):
-    """Curves of `train_<key>` (dashed) and `val_<key>` (solid) per epoch for each labelled history."""
+def plot_histories(histories, key="loss", ax=None, title=None, ylabel=None):
+    """Curves of `train_<key>` (dashed) and `val_<key>` (solid) per epoch for each labelled history; every line is
+    named in the legend, so no legend title is needed."""
     import matplotlib.pyplot as plt
     ax = ax or plt.subplots(figsize=(6, 4))[1]
     for (label, history), colour in zip(histories.items(), itertools.cycle(plt.rcParams["axes.prop_cycle"])):
-        ax.plot(history["epoch"], history[f"train_{key}"], "--", color=colour["color"], alpha=0.8)
+        ax.plot(history["epoch"], history[f"train_{key}"], "--", color=colour["color"], alpha=0.8,
+                label=f"{label}, training")
         if f"val_{key}" in history:
-            ax.plot(history["epoch"], history[f"val_{key}"], "-", color=colour["color"], label=label)
-    ax.set(xlabel="epoch", ylabel=key.replace("_", " "), title=title)
-    ax.legend(title="solid: validation, dashed: train", fontsize=8, title_fontsize=8)
+            ax.plot(history["epoch"], history[f"val_{key}"], "-", color=colour["color"], label=f"{label}, validation")
+    ax.set(xlabel="epoch", ylabel=ylabel or key.replace("_", " "), title=title)
+    ax.legend(fontsize=8)
     return ax
+
+
+def plot_effect_curves(histories, loss_name, metric="accuracy", title=None):
+    """Three panels — training loss, validation loss, validation metric — one line per run, so training and
+    validation never share an axis. The loss axes stop at 1.5 × the highest starting loss, so one diverging run
+    (e.g. a large learning rate) cannot squash the others; a clipped run is marked in the legend."""
+    import matplotlib.pyplot as plt
+    figure, axes = plt.subplots(1, 3, figsize=(15, 3.9))
+    start = max(history["train_loss"][0] for history in histories.values())
+    for label, history in histories.items():
+        clipped = max(max(history["train_loss"]), max(history["val_loss"])) > 1.5 * start
+        for ax, key in zip(axes, ("train_loss", "val_loss", f"val_{metric}")):
+            ax.plot(history["epoch"], history[key], label=label + (" (leaves the loss axes)" if clipped else ""))
+    for ax, name in zip(axes, (f"training {loss_name}", f"validation {loss_name}", f"validation {metric}")):
+        ax.set(xlabel="epoch", ylabel=name, title=name)
+    for ax in axes[:2]:
+        ax.set_ylim(0, 1.5 * start)
+    axes[2].legend(fontsize=8)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
 
 
 def plot_sweep_effects(table, parameters, metric, title=None):

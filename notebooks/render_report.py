@@ -37,8 +37,8 @@ def number(value, digits=3):
 
 
 def plus_minus(summary, digits=3):
-    """'mean ± std' from a {'mean': …, 'std': …} mapping."""
-    return f"{number(summary['mean'], digits)} ± {number(summary['std'], digits)}"
+    """'mean ± std' from a {'mean': …, 'std': …} mapping; the std with fixed decimals (a std of 6e-17 is 0.000)."""
+    return f"{number(summary['mean'], digits)} ± {summary['std']:.{digits}f}"
 
 
 def table(records, columns=None, digits=3, headers=None):
@@ -47,8 +47,8 @@ def table(records, columns=None, digits=3, headers=None):
     headers = headers or columns
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(columns)]
     for record in records:
-        cells = [number(record.get(column), digits) if not isinstance(record.get(column), (list, dict))
-                 else json.dumps(record.get(column)) for column in columns]
+        cells = [json.dumps(record.get(column)) if isinstance(record.get(column), (list, dict))
+                 else number(record.get(column), 1 if "seconds" in str(column) else digits) for column in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -90,6 +90,351 @@ def figure(name, caption):
     return f"![{caption}](figures/{name}.png)"
 
 
+# --- words computed from the numbers: every comparison in the report's prose comes from one of these -------------
+ORIGINAL = json.loads((NOTEBOOK_DIR / "original_figures.json").read_text(encoding="utf-8"))
+
+
+def ratio_words(ours, theirs, noun="as many"):
+    """How `ours` compares with `theirs` as a multiple: 'about half as many as', 'about 3 times as many as',
+    'about as many as'. `noun` is the comparison ('as many', 'as long', 'as fast')."""
+    if theirs == 0 or ours == 0:
+        return f"{'as many' if ours == theirs else 'not comparable'} as" if noun == "as many" else f"{noun} as"
+    ratio = ours / theirs
+    named = [(1 / 4, "a quarter"), (1 / 3, "a third"), (1 / 2, "half"), (2 / 3, "two thirds"), (1.0, ""),
+             (1.5, "one and a half times"), (2.0, "twice"), (3.0, "three times"), (4.0, "four times")]
+    for value, words in named:
+        if abs(ratio / value - 1) <= 0.12:
+            return f"about {words + ' ' if words else ''}{noun} as"
+    if ratio > 1:
+        return f"about {ratio:.0f} times {noun} as" if ratio >= 4.5 else f"{ratio:.1f} times {noun} as"
+    return f"about 1/{1 / ratio:.0f} {noun} as" if ratio <= 0.22 else f"{ratio:.2f} times {noun} as"
+
+
+def above_below(ours, theirs, tolerance=0.0):
+    """'above', 'below' or 'level with' (within `tolerance`)."""
+    if abs(ours - theirs) <= tolerance:
+        return "level with"
+    return "above" if ours > theirs else "below"
+
+
+def higher_lower(ours, theirs, tolerance=0.0):
+    if abs(ours - theirs) <= tolerance:
+        return "the same as"
+    return "higher than" if ours > theirs else "lower than"
+
+
+def fewer_more(ours, theirs):
+    return "as many as" if ours == theirs else "fewer than" if ours < theirs else "more than"
+
+
+def agrees(holds):
+    """'agrees with' / 'contradicts' a claim, from whether our evidence supports it."""
+    return "supports" if holds else "contradicts"
+
+
+def points(difference):
+    """An accuracy difference in percentage points, e.g. '4.1 points'."""
+    return f"{abs(100 * difference):.1f} points"
+
+
+def listing(items):
+    items = [str(item) for item in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else "none"
+
+
+def summary_of(records, model):
+    return find(records, model=model)
+
+
+# --- sentences: each states one comparison, its words computed from the numbers ----------------------------------
+def forest_sentence(summary, metric="accuracy", ours="this MLP", forest="random forest"):
+    """Where the MLP stands against the random forest, over seeds."""
+    mlp, trees = find(summary, model=ours)["mean"], find(summary, model=forest)["mean"]
+    gap = f"{points(trees - mlp)}" if metric == "accuracy" else f"{abs(trees - mlp):.3f}"
+    return (f"the random forest's mean test {metric} ({number(trees)}) is {above_below(trees, mlp)} the MLP's "
+            f"({number(mlp)}){'' if trees == mlp else f', by {gap}'}")
+
+
+def cv_choice_sentence(rows, metric):
+    """Did cross-validation keep the validation split's winner?"""
+    chosen = min(rows, key=lambda row: row["cv_rank"])
+    winner = min(rows, key=lambda row: row["validation_rank"])
+    if chosen is winner:
+        return "cross-validation kept the validation split's winner"
+    return (f"cross-validation chose the configuration ranked {chosen['validation_rank']} of {len(rows)} on the "
+            f"validation split (mean fold {metric} {number(chosen[f'cv_{metric}_mean'])} ± "
+            f"{number(chosen[f'cv_{metric}_std'])}); the validation winner ranks {winner['cv_rank']} by "
+            f"cross-validation ({number(winner[f'cv_{metric}_mean'])})")
+
+
+def best_value(effects, parameter, key="mean"):
+    rows = [row for row in effects if row["parameter"] == parameter]
+    return max(rows, key=lambda row: row[key])
+
+
+def value_text(value):
+    """A hyperparameter value as text: names plain, lists and numbers as they are."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def effects_sentence(effects, metric):
+    """For every hyperparameter, the value with the best mean score over the trainings that used it."""
+    parts = []
+    for parameter in dict.fromkeys(row["parameter"] for row in effects):
+        best = best_value(effects, parameter)
+        parts.append(f"{parameter.replace('_', ' ')} {value_text(best['value'])} ({number(best['mean'])})")
+    return f"the best mean validation {metric} per hyperparameter: " + listing(parts)
+
+
+def effect_table(effects):
+    return table(effects, ["parameter", "value", "trainings", "mean", "best"])
+
+
+def housing_claims(effects):
+    """The original's section 3.3 claims about the housing sweep, each checked against the mean validation R² of
+    the trainings that used each value (a claim about values outside the grid cannot be checked)."""
+    claims = ORIGINAL["housing_sweep_claims"]
+    mean = {(row["parameter"], json.dumps(row["value"])): row["mean"] for row in effects}
+    best_optimizer = best_value(effects, "optimizer")["value"]
+    best_rate = best_value(effects, "learning_rate")["value"]
+    named = claims["activations_better_than_tanh"]
+    activations = [mean.get(("activation", json.dumps(name))) for name in [*named, "tanh"]]
+    if None in activations:
+        activation_check = f"{listing(named)} above tanh: not all in this grid, cannot be checked"
+    else:
+        better = sum(value > activations[-1] for value in activations[:-1])
+        activation_check = (f"{listing(named)} above tanh: {better} of {len(named)} are — "
+                            f"{agrees(better == len(named))} it")
+    depth = {}
+    for row in effects:
+        if row["parameter"] == "hidden_layers":
+            depth.setdefault(len(row["value"]), []).append(row["mean"])
+    depth_order = sorted(depth, key=lambda layers: -max(depth[layers]))
+    depth_check = (f"depth order {' > '.join(map(str, claims['depth_order']))} layers: ours is "
+                   f"{' > '.join(map(str, depth_order))} (best architecture of each depth) — "
+                   f"{agrees(depth_order == claims['depth_order'])} it" if len(depth_order) == len(claims["depth_order"])
+                   else f"depth order {' > '.join(map(str, claims['depth_order']))} layers: not every depth in this "
+                        "grid, cannot be checked")
+    return [
+        f"best optimizer {claims['best_optimizer']}: ours is {best_optimizer} — "
+        f"{agrees(best_optimizer == claims['best_optimizer'])} it",
+        activation_check,
+        f"best learning rate {claims['best_learning_rate']}: ours is {best_rate} — "
+        f"{agrees(best_rate == claims['best_learning_rate'])} it",
+        depth_check]
+
+
+def convergence_sentence(convergence):
+    """BCE against MSE: epochs to reach 99 % of each run's best validation accuracy."""
+    bce = convergence["binary_cross_entropy"]["epochs_to_99pct_of_best_val_accuracy"]
+    mse = convergence["mse"]["epochs_to_99pct_of_best_val_accuracy"]
+    return (f"BCE reached its plateau (99 % of its best validation accuracy) in {bce} epochs, "
+            f"{ratio_words(bce, mse)} MSE ({mse})")
+
+
+def convergence_claim(convergence):
+    """The original (3.6) says MSE converges faster; does our run agree?"""
+    bce = convergence["binary_cross_entropy"]["epochs_to_99pct_of_best_val_accuracy"]
+    mse = convergence["mse"]["epochs_to_99pct_of_best_val_accuracy"]
+    claimed = ORIGINAL["mse_vs_bce_claim"]["faster"]
+    faster = "mse" if mse < bce else "binary_cross_entropy" if bce < mse else "neither"
+    return (f"The original report (section {ORIGINAL['mse_vs_bce_claim']['section']}) says MSE converges faster; "
+            f"the evidence of our curves {agrees(faster == claimed)} "
+            f"that claim: MSE needed {mse} epochs, {fewer_more(mse, bce)} BCE ({bce})")
+
+
+def curve_sentence(curve):
+    """Autoencoder against PCA over the latent-size curve."""
+    below = [row["latent size"] for row in curve if row["autoencoder"] <= row["PCA"]]
+    if not below:
+        return f"the autoencoder's test R² is above PCA's at every latent size of the curve ({listing(row['latent size'] for row in curve)})"
+    above = [row["latent size"] for row in curve if row["latent size"] not in below]
+    return (f"the autoencoder's test R² is above PCA's at latent sizes {listing(above)} and not above it at "
+            f"{listing(below)}")
+
+
+def speed_sentence(mlp_rows, mlp="MLP on full 15-d", knn="KNN on full 15-d"):
+    """Inference time of the MLP against KNN on the same test tracks."""
+    ours, theirs = find(mlp_rows, model=mlp)["inference seconds"], find(mlp_rows, model=knn)["inference seconds"]
+    return (f"the MLP predicts all test tracks in {number(ours, 2)} s, {ratio_words(ours, theirs, 'as long')} KNN "
+            f"({number(theirs, 1)} s)")
+
+
+def zeros_sentence(comparison):
+    """Hamming accuracy of the MLP against predicting no label at all."""
+    mlp, zeros = find(comparison, model="this MLP"), find(comparison, model="all zeros")
+    return (f"the MLP's Hamming accuracy ({number(mlp['hamming_accuracy'])}) is {above_below(mlp['hamming_accuracy'], zeros['hamming_accuracy'])} "
+            f"that of predicting no label at all ({number(zeros['hamming_accuracy'])})")
+
+
+def gradient_sentence(rows):
+    largest = max(row["relative_diff"] for row in rows)
+    verdict = "backpropagation is right" if largest < 1e-6 else "backpropagation needs checking"
+    return f"the largest relative difference is {number(largest)}, so {verdict}"
+
+
+def zero_recall_classes(rows):
+    missed = [row["quality"] for row in rows if row["recall"] == 0]
+    return listing(missed) if missed else "no quality"
+
+
+def original_table(r1, r2, r3, r4):
+    """The original's headline figures beside ours, one row each, with why they differ."""
+    o = ORIGINAL
+    test_run = find(r2["test_run"]["scores"], split="test")
+    housing = find(r2["test"]["comparison"], model="this MLP")
+    ae = find(r4["reduction"]["table"], method="autoencoder 9-d")
+    knn = {row["features"]: row for row in r4["knn"]}
+    multilabel = find(r1["multilabel"]["comparison"], model="this MLP")
+    best = find(r1["sweep"]["top20"], **{name: r1["sweep"]["best_by_validation"][name] for name in ("optimizer",
+                                                                                                     "activation")})
+    rows = [
+        ("2.2", "wine test run, test accuracy", number(o["wine_test_run"]["test_accuracy"]),
+         number(r1["test_run"]["test_accuracy"]), "same configuration; one split of about a hundred wines each"),
+        ("2.2", "gradient check, relative difference",
+         f"{number(o['gradient_check']['relative_diff_low'])} to {number(o['gradient_check']['relative_diff_high'])}",
+         f"up to {number(max(row['relative_diff'] for row in r1['gradient_check']))}",
+         "both far below a wrong derivative's; the size depends on ε and the rows used"),
+        ("2.3", "best sweep configuration (validation accuracy)",
+         f"{config_text(o['wine_sweep_best'])} ({number(o['wine_sweep_best']['val_accuracy'])})",
+         f"{config_text(r1['sweep']['best_by_validation'])} ({number(best['val_accuracy'])})",
+         "a hundred validation wines cannot separate the leading configurations; ours is then re-ranked by "
+         "cross-validation"),
+        ("2.4", "selected wine model, test accuracy", number(o["wine_selected"]["test_accuracy"]),
+         f"{number(r1['test']['scores']['accuracy'])} (mean over seeds "
+         f"{number(find(r1['over_seeds']['summary'], model='this MLP')['mean'])})",
+         "different selected configuration; one split against the mean of several"),
+        ("2.6", "multi-label \"accuracy\" (single labels right)", number(o["multilabel"]["test_accuracy"]),
+         f"{number(multilabel['hamming_accuracy'])} (predicting no label: "
+         f"{number(find(r1['multilabel']['comparison'], model='all zeros')['hamming_accuracy'])})",
+         "the measure flatters every model; exact match and F1 are in section 2.6"),
+        ("3.2", "housing test run, test MSE / MAE / R²",
+         " / ".join(number(o["housing_test_run"][key]) for key in ("test_mse", "test_mae", "test_r2")),
+         " / ".join(number(test_run[key]) for key in ("mse (std units)", "mae (std units)", "r2")),
+         "standardised target in both; about fifty test tracts, a few capped houses dominate"),
+        ("3.4", "selected housing model, test MSE / MAE / R²",
+         " / ".join(number(o["housing_selected"][key]) for key in ("test_mse", "test_mae", "test_r2")),
+         " / ".join(number(housing[key]) for key in ("mse (std units)", "mae (std units)", "r2")),
+         "different selected configuration and split"),
+        ("4.2", "autoencoder, train / test MSE",
+         f"{number(o['autoencoder']['train_mse'])} / {number(o['autoencoder']['test_mse'])}",
+         f"{number(ae['train MSE'])} / {number(ae['test MSE'])}", "same architecture; our code layer is linear"),
+        ("4.2", "autoencoder, train / test R²",
+         f"{number(o['autoencoder']['train_r2'])} / {number(o['autoencoder']['test_r2'])}",
+         f"{number(ae['train R²'])} / {number(ae['test R²'])}", "as above"),
+        ("4.3", "KNN accuracy (seconds): full / autoencoder / PCA 7-d",
+         f"{number(o['knn']['full_accuracy'])} ({number(o['knn']['full_seconds'], 1)}) / "
+         f"{number(o['knn']['autoencoder_accuracy'])} ({number(o['knn']['autoencoder_seconds'], 1)}) / "
+         f"{number(o['knn']['pca7_accuracy'])} ({number(o['knn']['pca7_seconds'], 1)})",
+         " / ".join(f"{number(knn[name]['accuracy'])} ({number(knn[name]['inference seconds'], 1)})"
+                    for name in ("full 15-d", "autoencoder 9-d", "PCA 7-d")),
+         "same k and metric; accuracy agrees, our KNN is vectorised and multi-threaded"),
+        ("4.4", "Spotify MLP, test accuracy", number(o["spotify_mlp"]["accuracy"]),
+         number(find(r4["mlp"], model="MLP on full 15-d")["accuracy"]), "different architecture and training budget"),
+    ]
+    return table([dict(zip(["section", "figure", "original", "this project", "why they differ"], row))
+                  for row in rows])
+
+
+def original_claims(r1, r2, r3, r4):
+    """The original's claims checked against our evidence, one bullet each."""
+    mlp = find(r4["mlp"], model="MLP on full 15-d")
+    knn = find(r4["mlp"], model="KNN on full 15-d")
+    return "\n".join([
+        f"- {convergence_claim(r3['convergence'])} (section 3.5, its table and figure 3.6).",
+        f"- Section 3.3: {'; '.join(housing_claims(r2['sweep']['effects']))} (section 3.3, effect table).",
+        f"- Section 2.6: the original's multi-label accuracy of {number(ORIGINAL['multilabel']['test_accuracy'])} "
+        f"is the fraction of single labels right; {zeros_sentence(r1['multilabel']['comparison'])}, so that "
+        "number says little on its own (section 2.6).",
+        f"- Section 4.4: the original calls the MLP's accuracy similar to KNN's and argues it predicts fast once "
+        f"trained. Ours is {points(mlp['accuracy'] - knn['accuracy'])} {above_below(mlp['accuracy'], knn['accuracy'])} "
+        f"KNN's, and {speed_sentence(r4['mlp'])} (section 4.4, figure 4.3)."])
+
+
+def split_text(shapes):
+    """Split proportions in percent, e.g. '80/10/10 (914/114/115 rows)'."""
+    sizes = [shapes[part][0] for part in ("train", "val", "test")]
+    return "/".join(f"{100 * size / sum(sizes):.0f}" for size in sizes) + f" ({'/'.join(map(str, sizes))} rows)"
+
+
+def stopping_sentence(run):
+    """How the test run ended: early stopping, or the whole budget with the best epoch's weights kept."""
+    if run["epochs_run"] < run["config"]["epochs"]:
+        return (f"Early stopping ended training after {run['epochs_run']} epochs and restored the weights of epoch "
+                f"{run['best_epoch']}")
+    return (f"Training used its whole budget of {run['epochs_run']} epochs; the weights of epoch {run['best_epoch']}, "
+            "the best on validation, are kept")
+
+
+def generalisation_sentence(train, test):
+    """Training against test score, and what the gap means."""
+    if train > test:
+        return (f"Training accuracy {number(train)} is higher than test accuracy {number(test)}: the network fits "
+                "the training wines better than it generalises, which is why the weights of the best validation "
+                "epoch are kept")
+    return (f"Training accuracy {number(train)} is {higher_lower(train, test)} test accuracy {number(test)}: no sign "
+            "of over-fitting on this split")
+
+
+def lowest_loss_value(curves):
+    """The value whose curve reached the lowest validation loss ('activation=relu' → 'relu')."""
+    label = min(curves, key=lambda label: curves[label]["min_val_loss"])
+    return label.split("=", 1)[1]
+
+
+def earlier_sentence(curves, parameter):
+    """Does the minimum validation loss come earlier as `parameter` grows?"""
+    ordered = sorted(curves.items(), key=lambda item: float(item[0].split("=", 1)[1]))
+    epochs = [values["epoch_of_min_val_loss"] for _, values in ordered]
+    earlier = all(later <= sooner for sooner, later in zip(epochs, epochs[1:]))
+    return (f"by {parameter.replace('_', ' ')} ({listing(label.split('=', 1)[1] for label, _ in ordered)}) the "
+            f"minimum validation loss came at epochs {listing(epochs)}: "
+            f"{'never later for a larger value' if earlier else 'not in order of the value'}")
+
+
+def spread_sentence(summary, models, metric="accuracy"):
+    """How far apart the mean test scores of `models` are."""
+    means = [summary[model][metric]["mean"] for model in models]
+    return f"their mean test {metric} scores lie within {points(max(means) - min(means))} of each other"
+
+
+def precision_recall_sentence(comparison):
+    mlp = find(comparison, model="this MLP")
+    return (f"micro-averaged precision ({number(mlp['precision_micro'])}) is {higher_lower(mlp['precision_micro'], mlp['recall_micro'])} "
+            f"recall ({number(mlp['recall_micro'])})")
+
+
+def cap_sentence(hardest, describe):
+    """How many of the hardest houses sit at the MEDV cap."""
+    cap = find(describe, column="MEDV")["max"]
+    at_cap = sum(row["MEDV"] >= cap for row in hardest)
+    return f"{at_cap} of the {len(hardest)} are at the MEDV cap of {number(cap, 1)}"
+
+
+def reduction_sentence(knn, reduction):
+    """Accuracy kept by each reduced representation, and whether it follows reconstruction quality."""
+    full = find(knn, features="full 15-d")
+    reduced = [row for row in knn if row["features"] != "full 15-d"]
+    best = max(reduced, key=lambda row: row["accuracy"])
+    ae = find(reduction, method="autoencoder 9-d")["test R²"]
+    pca = find(reduction, method="PCA 9-d")["test R²"]
+    ae_acc = find(knn, features="autoencoder 9-d")["accuracy"]
+    pca_acc = find(knn, features="PCA 9-d")["accuracy"]
+    follows = (ae > pca) == (ae_acc > pca_acc)
+    every = "Every" if all(row["accuracy"] < full["accuracy"] for row in reduced) else "Not every"
+    return (f"{every} reduction costs accuracy (full features {number(full['accuracy'])}; best reduction "
+            f"{best['features']} {number(best['accuracy'])}); at nine dimensions the autoencoder code's KNN accuracy "
+            f"({number(ae_acc)}) is {above_below(ae_acc, pca_acc)} PCA's ({number(pca_acc)}), "
+            f"{'in the order of' if follows else 'against the order of'} their reconstruction R²")
+
+
+def ceiling_sentence(mlp_rows, ceiling):
+    best = max(mlp_rows, key=lambda row: row["accuracy"])
+    return (f"the best method here ({best['model']}, {number(best['accuracy'])}) is {points(ceiling - best['accuracy'])} "
+            f"{above_below(best['accuracy'], ceiling)} the duplicate ceiling ({number(ceiling)})")
+
+
+
 def load_results(results_dir):
     results = {}
     for short, name in RESULT_FILES.items():
@@ -104,8 +449,7 @@ def render(template_text, results):
     """Fill every {{ expression }} of the template; an expression that fails names itself in the error."""
     # One namespace (not globals + locals) so that comprehensions inside an expression see the results too.
     namespace = {"__builtins__": {"len": len, "round": round, "max": max, "min": min, "sorted": sorted, "str": str},
-                 **results, "number": number, "pm": plus_minus, "table": table, "find": find, "figure": figure,
-                 "config_text": config_text, "grid_text": grid_text, "status_text": status_text}
+                 **results, "pm": plus_minus, **TEMPLATE_FUNCTIONS}
 
     def fill(match):
         expression = match.group(1).strip()
@@ -130,41 +474,80 @@ def update_readme(results, readme=PROJECT_DIR / "README.md"):
     readme.write_text(text[:start] + "\n" + headline(results) + "\n" + text[end:], encoding="utf-8")
 
 
-def write_pdf(markdown_path, pdf_path):
-    """report.md → HTML (mistune, installed with nbconvert) → PDF printed by headless Chromium."""
+BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+BROWSER_PATHS = ("/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+                 "/Applications/Chromium.app/Contents/MacOS/Chromium")
+PDF_HINT = ("install Chrome or Chromium (Debian/Ubuntu as root: apt-get install chromium; macOS: brew install --cask "
+            "chromium), then run `make pdf`")
+
+
+def find_browser():
+    """A Chrome/Chromium executable under its usual names (PATH) or macOS application paths, or None."""
+    for name in BROWSER_NAMES:
+        if shutil.which(name):
+            return shutil.which(name)
+    return next((path for path in BROWSER_PATHS if Path(path).is_file()), None)
+
+
+def write_html(markdown_path):
+    """report.md → report.html beside it (mistune, installed with nbconvert), styled for reading and printing."""
     import mistune
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if chromium is None:
-        raise FileNotFoundError("Chromium is needed for the PDF: `make report` installs it "
-                                "(apt-get install chromium), or install it yourself.")
-    body = mistune.create_markdown(plugins=["table"], escape=False)(markdown_path.read_text(encoding="utf-8"))
+    body = mistune.create_markdown(plugins=["table", "math"], escape=False)(markdown_path.read_text(encoding="utf-8"))
     style = ("body{font-family:'DejaVu Sans',sans-serif;font-size:10.5pt;max-width:46em;margin:auto;line-height:1.4}"
              "table{border-collapse:collapse;font-size:7.5pt;margin:0.6em 0;max-width:100%}"
              "td,th{border:1px solid #bbb;padding:2px 4px;overflow-wrap:anywhere}"
              "img{max-width:100%;max-height:10cm;display:block;margin:0.4em auto}"
              "h1,h2{page-break-after:avoid}tr,img{page-break-inside:avoid}")
     html = markdown_path.with_suffix(".html")
-    html.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{style}</style></head>"
-                    f"<body>{body}</body></html>", encoding="utf-8")
+    html.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Report</title><style>{style}</style>"
+                    f"</head><body>{body}</body></html>", encoding="utf-8")
+    return html
+
+
+def print_pdf(html, pdf_path, browser):
+    """Print an HTML file to PDF with headless Chrome/Chromium."""
+    pdf_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
                         f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={pdf_path}",
                         html.as_uri()], check=True, capture_output=True, timeout=180)
     return pdf_path
 
 
+
+# The functions a template placeholder may call: every public function of this module.
+TEMPLATE_FUNCTIONS = {name: value for name, value in dict(globals()).items()
+                      if callable(value) and not name.startswith("_") and getattr(value, "__module__", None) == __name__
+                      and name not in ("main", "render", "load_results", "update_readme", "headline")}
+
+
 def main(argv):
+    """--find-browser: print the browser's path (exit 1 if none); --pdf: also print the PDF, failing if no browser can; --pdf-if-possible: print it when a browser is
+    found, otherwise say how to get it and succeed (report.md and the HTML are written either way)."""
+    if "--find-browser" in argv:
+        browser = find_browser()
+        print(browser or f"no Chrome/Chromium found: {PDF_HINT}")
+        return 0 if browser else 1
     quick = helpers.QUICK
     results = load_results(helpers.RESULTS_DIR)
     report = helpers.OUTPUT_DIR / "report.md"
     report.write_text(render(TEMPLATE.read_text(encoding="utf-8"), results), encoding="utf-8")
-    print(f"wrote {report}")
+    html = write_html(report)
+    print(f"wrote {report} and {html.name}")
     if not quick:
         update_readme(results)
         print("updated the results table in README.md")
-    if "--pdf" in argv:
-        pdf = write_pdf(report, PROJECT_DIR / "build" / ("report-quick.pdf" if quick else "report.pdf"))
+    if "--pdf" in argv or "--pdf-if-possible" in argv:
+        browser = find_browser()
+        if browser is None:
+            message = f"no Chrome/Chromium found, so no PDF: {PDF_HINT}."
+            if "--pdf" in argv:
+                print(f"ERROR: {message}", file=sys.stderr)
+                return 1
+            print(f"PDF skipped: {message}")
+            return 0
+        pdf = print_pdf(html, PROJECT_DIR / "build" / ("report-quick.pdf" if quick else "report.pdf"), browser)
         print(f"wrote {pdf}")
     return 0
 
