@@ -317,11 +317,6 @@ def check_array(values, name="X", ndim=2):
     return array
 
 
-def check_target_given(estimator, y):
-    if y is None:
-        raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the target y is None.")
-
-
 def _n_rows(values):
     return len(values) if hasattr(values, "__len__") else np.asarray(values).shape[0]
 

@@ -142,10 +142,6 @@ def listing(items):
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else "none"
 
 
-def summary_of(records, model):
-    return find(records, model=model)
-
-
 # --- sentences: each states one comparison, its words computed from the numbers ----------------------------------
 def forest_sentence(summary, metric="accuracy", ours="this MLP", forest="random forest"):
     """Where the MLP stands against the random forest, over seeds."""
