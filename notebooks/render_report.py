@@ -42,13 +42,29 @@ def plus_minus(summary, digits=3):
 
 
 def table(records, columns=None, digits=3, headers=None):
-    """A markdown table of a list of dicts; `columns` picks and orders keys, `headers` renames them."""
+    """A markdown table of a list of dicts; `columns` picks and orders keys, `headers` renames them. A column whose
+    numbers are all whole is printed as integers (counts, supports); any other numeric column with `digits`
+    decimals throughout (seconds with one)."""
     columns = columns or list(records[0])
     headers = headers or columns
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(columns)]
+    whole = {column: all(float(record[column]).is_integer() for record in records
+                         if isinstance(record.get(column), (int, float)) and not isinstance(record.get(column), bool)
+                         and record[column] == record[column])
+             for column in columns}
     for record in records:
-        cells = [json.dumps(record.get(column)) if isinstance(record.get(column), (list, dict))
-                 else number(record.get(column), 1 if "seconds" in str(column) else digits) for column in columns]
+        cells = []
+        for column in columns:
+            value = record.get(column)
+            if isinstance(value, (list, dict)):
+                cells.append(json.dumps(value))
+            elif isinstance(value, float) and value == value and not whole[column]:
+                places = 1 if "seconds" in str(column) else digits
+                cells.append(f"{value:.{places}f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.1e}")
+            elif isinstance(value, float) and value == value:
+                cells.append(number(int(value)))
+            else:
+                cells.append(number(value, digits))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -485,10 +501,21 @@ def find_browser():
     return next((path for path in BROWSER_PATHS if Path(path).is_file()), None)
 
 
+# $…$ formulas; an opening $ followed by a digit is money ($1000s), not mathematics.
+INLINE_MATH = re.compile(r"(?<![\w$])\$(?!\d)([^$\n]+?)\$")
+
+
+def math_to_mathml(markdown):
+    """Every $…$ formula as MathML, which browsers render without a network connection."""
+    from latex2mathml.converter import convert
+    return INLINE_MATH.sub(lambda match: convert(match.group(1)), markdown)
+
+
 def write_html(markdown_path):
     """report.md → report.html beside it (mistune, installed with nbconvert), styled for reading and printing."""
     import mistune
-    body = mistune.create_markdown(plugins=["table", "math"], escape=False)(markdown_path.read_text(encoding="utf-8"))
+    body = mistune.create_markdown(plugins=["table"], escape=False)(
+        math_to_mathml(markdown_path.read_text(encoding="utf-8")))
     style = ("body{font-family:'DejaVu Sans',sans-serif;font-size:10.5pt;max-width:46em;margin:auto;line-height:1.4}"
              "table{border-collapse:collapse;font-size:7.5pt;margin:0.6em 0;max-width:100%}"
              "td,th{border:1px solid #bbb;padding:2px 4px;overflow-wrap:anywhere}"
