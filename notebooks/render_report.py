@@ -446,6 +446,16 @@ def ceiling_sentence(mlp_rows, ceiling):
             f"{above_below(best['accuracy'], ceiling)} the duplicate ceiling ({number(ceiling)})")
 
 
+def same_run_sentence(config):
+    """Which curves of the one-change figures are the selected configuration itself."""
+    shared = f"activation={config['activation']} and learning_rate={config['learning_rate']}"
+    if config["optimizer"] == "mini_batch_gd":
+        return (f"The curves {shared} and batch_size={config['batch_size']} are one and the same training, the selected "
+                "configuration, drawn in each figure")
+    return (f"The curves {shared} are one and the same training, the selected configuration, drawn in both figures; "
+            f"the batch-size figure switches to mini-batch gradient descent, so none of its curves is that training")
+
+
 
 def load_results(results_dir):
     results = {}

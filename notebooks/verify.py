@@ -62,7 +62,10 @@ def compare(committed, rerun, name):
             continue
         kind, tolerance = kind_of(path, old)
         scale = 1.0 if abs(old) <= 1 else abs(old)       # losses and errors larger than 1: relative difference
-        difference = 0.0 if old == new else abs(new - old) / scale if math.isfinite(old - new) else math.inf
+        if old == new or (old != old and new != new):    # equal, or both NaN (no value for this row)
+            difference = 0.0
+        else:
+            difference = abs(new - old) / scale if math.isfinite(old - new) else math.inf
         rows.append((name, label, old, new, difference, kind, tolerance, difference <= tolerance))
     return rows
 
