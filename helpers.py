@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin, clone
 from sklearn.utils.metaestimators import available_if
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -1136,6 +1136,37 @@ class MLPRegressor(RegressorMixin, MLP):
     score = MLP.score       # the mixin's R², with this engine's checks of y (e.g. its number of columns)
 
 
+class SeedEnsemble(ClassifierMixin, BaseEstimator):
+    """`members` copies of a classifier MLP that differ only in their seed (initialisation and shuffling), fitted
+    the same way; predict_proba is the average of theirs, predict its most probable class. score is accuracy."""
+
+    _parameter_rules = {"members": integer(1)}
+
+    def __init__(self, estimator=None, members=5):
+        self.estimator, self.members = estimator, members
+
+    def fit(self, X, y, X_val=None, y_val=None):
+        """Fit every member (with the validation set for early stopping, if given). Returns self."""
+        check_parameters(self)
+        if not isinstance(self.estimator, MLP) or self.estimator.task != "classification":
+            raise ValueError(f"SeedEnsemble: estimator must be a classification MLP; got {self.estimator!r}.")
+        base_seed = self.estimator.seed or 0
+        self.estimators_ = [clone(self.estimator).set_params(seed=base_seed + member).fit(X, y, X_val, y_val)
+                            for member in range(self.members)]
+        self.classes_, self.n_features_in_ = self.estimators_[0].classes_, self.estimators_[0].n_features_in_
+        return self
+
+    def predict_proba(self, X):
+        if not hasattr(self, "estimators_"):
+            from sklearn.exceptions import NotFittedError
+            raise NotFittedError("this SeedEnsemble is not fitted yet: call fit(X, y) first.")
+        return np.mean([member.predict_proba(X) for member in self.estimators_], axis=0)
+
+    def predict(self, X):
+        winners = self.predict_proba(X).argmax(axis=1)
+        return self.classes_[winners]
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # 8. AutoEncoder: an MLP regressor whose target is its input; the narrowest layer is the latent code.
 # ----------------------------------------------------------------------------------------------------------------
@@ -1480,12 +1511,14 @@ SKLEARN_ACTIVATION = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic", "li
 
 def mlp_from_config(config, task="classification", seed=None, patience=None):
     """The MLP a sweep config describes: hidden_layers, activation, optimizer, learning_rate, batch_size, epochs,
-    and optionally patience, seed, alpha and loss (the arguments fill in missing patience and seed)."""
+    and optionally patience, seed, alpha and loss (the arguments fill in missing patience and seed); with
+    `members` > 1, a SeedEnsemble of that many such MLPs."""
     options = {name: config[name] for name in ("alpha", "loss") if name in config}
-    return MLP(config["hidden_layers"], activation=config["activation"], task=task, optimizer=config["optimizer"],
-               learning_rate=config["learning_rate"], batch_size=config["batch_size"], epochs=config["epochs"],
-               patience=config.get("patience", patience),
-               seed=config.get("seed", 0) if seed is None else seed, **options)
+    model = MLP(config["hidden_layers"], activation=config["activation"], task=task, optimizer=config["optimizer"],
+                learning_rate=config["learning_rate"], batch_size=config["batch_size"], epochs=config["epochs"],
+                patience=config.get("patience", patience),
+                seed=config.get("seed", 0) if seed is None else seed, **options)
+    return SeedEnsemble(model, config["members"]) if config.get("members", 1) > 1 else model
 
 
 def sklearn_twin(config, task, n_train, seed=0, patience=20):
@@ -1772,7 +1805,7 @@ def _cv_fold_score(config, task, metric, X, y, train_rows, test_rows, patience, 
     model = mlp_from_config(config, task, seed=seed, patience=patience)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        if model.patience is None:
+        if config.get("patience", patience) is None:
             model.fit(X[train_rows], y[train_rows])
         else:
             fit_rows, stop_rows = train_test_split(train_rows, test_size=0.1, random_state=seed)
@@ -1840,7 +1873,8 @@ def _seed_scores(make_split, models, task, seed, scores):
         model = make_model(seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.fit(*(split.fit_args if isinstance(model, MLP) else (split.X_train, split.y_train)))
+            uses_validation = isinstance(model, (MLP, SeedEnsemble))     # early stopping on the validation rows
+            model.fit(*(split.fit_args if uses_validation else (split.X_train, split.y_train)))
         measured = scores(model, split) if scores else evaluate(task, split.y_test, model.predict(split.X_test))
         rows.append({"seed": seed, "model": name, **measured})
     return rows

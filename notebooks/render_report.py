@@ -456,6 +456,21 @@ def same_run_sentence(config):
             f"the batch-size figure switches to mini-batch gradient descent, so none of its curves is that training")
 
 
+def ensemble_sentence(levers):
+    """Did the seed ensemble win the cross-validation, and so get its own test row?"""
+    single, ensemble = levers["table"]
+    verdict = ("it wins, so it gets its own row on the test split beside the single model" if levers["use_ensemble"]
+               else "it does not win, so the single model alone goes to the test split")
+    return (f"its mean fold accuracy is {number(ensemble['cv accuracy mean'])} against {number(single['cv accuracy mean'])} "
+            f"for one seed: {verdict}")
+
+
+def ensemble_row(r1):
+    """The headline's ensemble figure, when the ensemble was used."""
+    rows = [row for row in r1["over_seeds"]["summary"] if row["model"].startswith("this MLP, ensemble")]
+    return f"; ensemble of {r1['levers']['members']} seeds {plus_minus(rows[0])}" if rows else ""
+
+
 
 def load_results(results_dir):
     results = {}

@@ -31,6 +31,7 @@ ESTIMATORS = [
     (helpers.AutoEncoder([4], 2, epochs=20), {}),
     (helpers.PCA(), {}),
     (helpers.KNN(3), {}),
+    (helpers.SeedEnsemble(helpers.MLPClassifier([16], epochs=200, learning_rate=0.1), members=2), {}),
 ]
 
 
@@ -81,3 +82,20 @@ def test_score_is_each_tasks_main_metric():
     from sklearn.metrics import r2_score
     assert regressor.score(X, X[:, 0]) == pytest.approx(r2_score(X[:, 0], regressor.predict(X)))
     assert not hasattr(regressor, "predict_proba")
+
+
+def test_seed_ensemble_averages_its_members():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(90, 3))
+    y = np.where(X[:, 0] > 0.3, "high", np.where(X[:, 0] < -0.3, "low", "mid"))
+    ensemble = helpers.SeedEnsemble(helpers.MLPClassifier([8], epochs=20, learning_rate=0.05, seed=7), members=3)
+    ensemble.fit(X, y)
+    assert [member.seed for member in ensemble.estimators_] == [7, 8, 9]
+    members = [helpers.MLPClassifier([8], epochs=20, learning_rate=0.05, seed=seed).fit(X, y) for seed in (7, 8, 9)]
+    expected = np.mean([member.predict_proba(X) for member in members], axis=0)
+    np.testing.assert_array_equal(ensemble.predict_proba(X), expected)
+    np.testing.assert_array_equal(ensemble.predict(X), ensemble.classes_[expected.argmax(axis=1)])
+    with pytest.raises(ValueError, match="SeedEnsemble: estimator must be a classification MLP"):
+        helpers.SeedEnsemble(helpers.MLPRegressor([4]), 2).fit(X, X[:, 0])
+    with pytest.raises(ValueError, match="SeedEnsemble: members must be an integer ≥ 1; got 0"):
+        helpers.SeedEnsemble(helpers.MLPClassifier([4]), 0).fit(X, y)
