@@ -471,6 +471,16 @@ def ensemble_row(r1):
     return f"; ensemble of {r1['levers']['members']} seeds {plus_minus(rows[0])}" if rows else ""
 
 
+def knn_time_sentence(knn, full_dims=15, reduced="PCA 9-d", reduced_dims=9):
+    """Do KNN's inference times fall in proportion to the number of dimensions?"""
+    full = find(knn, features="full 15-d")["inference seconds"]
+    small = find(knn, features=reduced)["inference seconds"]
+    time_share, dims_share = small / full, reduced_dims / full_dims
+    verdict = "less than" if time_share > dims_share else "at least as much as"
+    return (f"{reduced} takes {time_share:.0%} of the full features' inference time with {dims_share:.0%} of their "
+            f"dimensions: the time falls {verdict} the dimensions")
+
+
 
 def load_results(results_dir):
     results = {}
