@@ -222,11 +222,12 @@ def housing_claims(effects):
         if row["parameter"] == "hidden_layers":
             depth.setdefault(len(row["value"]), []).append(row["mean"])
     depth_order = sorted(depth, key=lambda layers: -max(depth[layers]))
-    depth_check = (f"depth order {' > '.join(map(str, claims['depth_order']))} layers: ours is "
-                   f"{' > '.join(map(str, depth_order))} (best architecture of each depth) — "
-                   f"{agrees(depth_order == claims['depth_order'])} it" if len(depth_order) == len(claims["depth_order"])
-                   else f"depth order {' > '.join(map(str, claims['depth_order']))} layers: not every depth in this "
-                        "grid, cannot be checked")
+    claimed_order = " > ".join(map(str, claims["depth_order"]))
+    if len(depth_order) == len(claims["depth_order"]):
+        depth_check = (f"depth order {claimed_order} layers: ours is {' > '.join(map(str, depth_order))} (best "
+                       f"architecture of each depth) — {agrees(depth_order == claims['depth_order'])} it")
+    else:
+        depth_check = f"depth order {claimed_order} layers: not every depth in this grid, cannot be checked"
     return [
         f"best optimizer {claims['best_optimizer']}: ours is {best_optimizer} — "
         f"{agrees(best_optimizer == claims['best_optimizer'])} it",
@@ -259,7 +260,8 @@ def curve_sentence(curve):
     """Autoencoder against PCA over the latent-size curve."""
     below = [row["latent size"] for row in curve if row["autoencoder"] <= row["PCA"]]
     if not below:
-        return f"the autoencoder's test R² is above PCA's at every latent size of the curve ({listing(row['latent size'] for row in curve)})"
+        sizes = listing(row["latent size"] for row in curve)
+        return f"the autoencoder's test R² is above PCA's at every latent size of the curve ({sizes})"
     above = [row["latent size"] for row in curve if row["latent size"] not in below]
     return (f"the autoencoder's test R² is above PCA's at latent sizes {listing(above)} and not above it at "
             f"{listing(below)}")
@@ -275,8 +277,9 @@ def speed_sentence(mlp_rows, mlp="MLP on full 15-d", knn="KNN on full 15-d"):
 def zeros_sentence(comparison):
     """Hamming accuracy of the MLP against predicting no label at all."""
     mlp, zeros = find(comparison, model="this MLP"), find(comparison, model="all zeros")
-    return (f"the MLP's Hamming accuracy ({number(mlp['hamming_accuracy'])}) is {above_below(mlp['hamming_accuracy'], zeros['hamming_accuracy'])} "
-            f"that of predicting no label at all ({number(zeros['hamming_accuracy'])})")
+    ours, none = mlp["hamming_accuracy"], zeros["hamming_accuracy"]
+    return (f"the MLP's Hamming accuracy ({number(ours)}) is {above_below(ours, none)} that of predicting no label at "
+            f"all ({number(none)})")
 
 
 def gradient_sentence(rows):
@@ -412,8 +415,9 @@ def spread_sentence(summary, models, metric="accuracy"):
 
 def precision_recall_sentence(comparison):
     mlp = find(comparison, model="this MLP")
-    return (f"micro-averaged precision ({number(mlp['precision_micro'])}) is {higher_lower(mlp['precision_micro'], mlp['recall_micro'])} "
-            f"recall ({number(mlp['recall_micro'])})")
+    precision, recall = mlp["precision_micro"], mlp["recall_micro"]
+    return (f"micro-averaged precision ({number(precision)}) is {higher_lower(precision, recall)} recall "
+            f"({number(recall)})")
 
 
 def cap_sentence(hardest, describe):
@@ -442,16 +446,17 @@ def reduction_sentence(knn, reduction):
 
 def ceiling_sentence(mlp_rows, ceiling):
     best = max(mlp_rows, key=lambda row: row["accuracy"])
-    return (f"the best method here ({best['model']}, {number(best['accuracy'])}) is {points(ceiling - best['accuracy'])} "
-            f"{above_below(best['accuracy'], ceiling)} the duplicate ceiling ({number(ceiling)})")
+    return (f"the best method here ({best['model']}, {number(best['accuracy'])}) is "
+            f"{points(ceiling - best['accuracy'])} {above_below(best['accuracy'], ceiling)} the duplicate ceiling "
+            f"({number(ceiling)})")
 
 
 def same_run_sentence(config):
     """Which curves of the one-change figures are the selected configuration itself."""
     shared = f"activation={config['activation']} and learning_rate={config['learning_rate']}"
     if config["optimizer"] == "mini_batch_gd":
-        return (f"The curves {shared} and batch_size={config['batch_size']} are one and the same training, the selected "
-                "configuration, drawn in each figure")
+        return (f"The curves {shared} and batch_size={config['batch_size']} are one and the same training, the "
+                "selected configuration, drawn in each figure")
     return (f"The curves {shared} are one and the same training, the selected configuration, drawn in both figures; "
             f"the batch-size figure switches to mini-batch gradient descent, so none of its curves is that training")
 
@@ -461,8 +466,8 @@ def ensemble_sentence(levers):
     single, ensemble = levers["table"]
     verdict = ("it wins, so it gets its own row on the test split beside the single model" if levers["use_ensemble"]
                else "it does not win, so the single model alone goes to the test split")
-    return (f"its mean fold accuracy is {number(ensemble['cv accuracy mean'])} against {number(single['cv accuracy mean'])} "
-            f"for one seed: {verdict}")
+    return (f"its mean fold accuracy is {number(ensemble['cv accuracy mean'])} against "
+            f"{number(single['cv accuracy mean'])} for one seed: {verdict}")
 
 
 def ensemble_row(r1):
@@ -581,8 +586,9 @@ TEMPLATE_FUNCTIONS = {name: value for name, value in dict(globals()).items()
 
 
 def main(argv):
-    """--find-browser: print the browser's path (exit 1 if none); --pdf: also print the PDF, failing if no browser can; --pdf-if-possible: print it when a browser is
-    found, otherwise say how to get it and succeed (report.md and the HTML are written either way)."""
+    """--find-browser: print the browser's path (exit 1 if none); --pdf: also print the PDF, failing if no browser
+    can; --pdf-if-possible: print it when a browser is found, otherwise say how to get it and succeed (report.md and
+    the HTML are written either way)."""
     if "--find-browser" in argv:
         browser = find_browser()
         print(browser or f"no Chrome/Chromium found: {PDF_HINT}")
