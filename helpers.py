@@ -376,12 +376,12 @@ def or_none(rule):
 BOOLEAN = (lambda value: isinstance(value, (bool, np.bool_)), "True or False")
 
 
-def layer_widths(allow_empty=True):
+def layer_widths():
     """Rule: hidden layer widths, as a list/tuple of positive ints, or one int for a single layer."""
     def accepts(value):
         if _is_integer(value):
             return value >= 1
-        return (isinstance(value, (list, tuple, np.ndarray)) and (allow_empty or len(value) > 0)
+        return (isinstance(value, (list, tuple, np.ndarray))
                 and all(_is_integer(width) and width >= 1 for width in value))
     return accepts, "a list of positive integers (one per hidden layer) or one positive integer"
 
@@ -393,6 +393,13 @@ def names_or_list(choices):
         return isinstance(values, (list, tuple)) and all(isinstance(name, str) and name in choices
                                                         for name in values)
     return accepts, "one of " + ", ".join(map(repr, choices)) + " (or a list of them, one per hidden layer)"
+
+
+def check_fitted(estimator, attribute, fit_call="fit(X, y)"):
+    """Raise scikit-learn's NotFittedError (a ValueError and an AttributeError) unless `attribute` was set by fit."""
+    if getattr(estimator, attribute, None) is None:
+        from sklearn.exceptions import NotFittedError
+        raise NotFittedError(f"this {type(estimator).__name__} is not fitted yet: call {fit_call} first.")
 
 
 def check_parameters(estimator):
@@ -1012,9 +1019,8 @@ class MLP(BaseEstimator):
         return hasattr(self, "output_") and getattr(self, "weights_", None) is not None
 
     def _check_fitted(self, X):
-        if not self.__sklearn_is_fitted__():
-            from sklearn.exceptions import NotFittedError
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit(X, y) first.")
+        check_fitted(self, "output_")
+        check_fitted(self, "weights_")
         self._check_param_shapes()
         X = check_array(X, "X")
         check_n_features(self, X)
@@ -1157,9 +1163,7 @@ class SeedEnsemble(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X):
-        if not hasattr(self, "estimators_"):
-            from sklearn.exceptions import NotFittedError
-            raise NotFittedError("this SeedEnsemble is not fitted yet: call fit(X, y) first.")
+        check_fitted(self, "estimators_")
         return np.mean([member.predict_proba(X) for member in self.estimators_], axis=0)
 
     def predict(self, X):
@@ -1266,9 +1270,7 @@ class PCA(TransformerMixin, BaseEstimator):
         return self
 
     def _check_fitted(self, X, n_columns_name):
-        if not hasattr(self, "components_"):
-            from sklearn.exceptions import NotFittedError
-            raise NotFittedError("this PCA is not fitted yet: call fit(X) first.")
+        check_fitted(self, "components_", "fit(X)")
         X = check_array(X, "X")
         if n_columns_name == "n_features_in_":
             check_n_features(self, X)
@@ -1463,9 +1465,7 @@ class KNN(ClassifierMixin, BaseEstimator):
 
     def kneighbors(self, X):
         """Distances and training-row indices of the k nearest neighbours of each row of X, nearest first."""
-        if not hasattr(self, "_points"):
-            from sklearn.exceptions import NotFittedError
-            raise NotFittedError("this KNN is not fitted yet: call fit(X, y) first.")
+        check_fitted(self, "_points")
         X = check_array(X, "X")
         check_n_features(self, X)
         X = np.ldexp(X, -self._exponent)
@@ -1824,8 +1824,9 @@ def cross_validated_ranking(configs, split, task, metric, name, folds=5, patienc
     cache = sweep_cache_path(name)
     setting = json.loads(json.dumps({"configs": configs, "task": task, "metric": metric, "folds": folds,
                                      "patience": patience, "seed": seed}, default=_json_default))
-    if cache.is_file() and not FORCE_SWEEPS and json.loads(cache.read_text())["setting"] == setting:
-        return pd.DataFrame(json.loads(cache.read_text())["rows"])
+    stored = json.loads(cache.read_text()) if cache.is_file() and not FORCE_SWEEPS else {}
+    if stored.get("setting") == setting:
+        return pd.DataFrame(stored["rows"])
     X, y = np.vstack([split.X_train, split.X_val]), np.concatenate([split.y_train, split.y_val])
     splitter = (StratifiedKFold if task == "classification" else KFold)(folds, shuffle=True, random_state=seed)
     fold_rows = list(splitter.split(X, y))
@@ -1959,10 +1960,12 @@ def plot_effect_curves(histories, loss_name, metric="accuracy", title=None):
         ax.set(xlabel="epoch", ylabel=name, title=name)
     for ax in axes[:2]:
         ax.set_ylim(0, 1.5 * start)
-    axes[2].legend(fontsize=8)
+    # One legend under the panels, so that it covers no curve.
+    figure.legend(*axes[2].get_legend_handles_labels(), loc="lower center", ncol=len(histories), fontsize=9,
+                  frameon=False)
     if title:
         figure.suptitle(title)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.08, 1, 1))
     return figure
 
 

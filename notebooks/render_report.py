@@ -486,6 +486,26 @@ def knn_time_sentence(knn, full_dims=15, reduced="PCA 9-d", reduced_dims=9):
             f"dimensions: the time falls {verdict} the dimensions")
 
 
+def wine_conclusion(summary):
+    """The selected MLP against its baselines over seeds, and what a winning forest says about the data."""
+    mlp = find(summary, model="this MLP")["mean"]
+    sklearn, majority = find(summary, model="scikit-learn MLP")["mean"], find(summary, model="majority class")["mean"]
+    forest = find(summary, model="random forest")["mean"]
+    why = (". Trees suit this data: a few hundred rows, features whose effect is threshold-like, and an ordinal, "
+           "imbalanced label" if forest > mlp else "")
+    return (f"the MLP is {above_below(mlp, sklearn)} scikit-learn's MLP trained the same way and "
+            f"{above_below(mlp, majority)} the majority class, and {forest_sentence(summary)}{why}")
+
+
+def linear_sentence(r2_summary):
+    """The MLP against linear regression on housing, and the MLP's spread over seeds."""
+    mlp, linear = find(r2_summary, model="this MLP"), find(r2_summary, model="linear regression")
+    verdict = "earn their keep" if mlp["mean"] > linear["mean"] else "add nothing"
+    return (f"linear regression's mean R² ({number(linear['mean'])}) is {above_below(linear['mean'], mlp['mean'])} "
+            f"the MLP's, so the non-linear models {verdict} on this data. The MLP's R² varies over seeds with a "
+            f"standard deviation of {mlp['std']:.3f}")
+
+
 
 def load_results(results_dir):
     results = {}
