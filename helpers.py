@@ -20,12 +20,15 @@ scikit-learn is used for preprocessing, metrics, baselines and that interface on
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import itertools
 import json
 import numbers
 import os
 import re
+import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Hashable
@@ -61,7 +64,142 @@ FIGURES_DIR = OUTPUT_DIR / "figures"
 RESULTS_DIR = OUTPUT_DIR / "results"
 
 # ----------------------------------------------------------------------------------------------------------------
-# 2. Data
+# 2. Files. Every file is written whole or not at all (a temporary file renamed into place), and long work is kept
+#    in a journal, one line per finished item, so that an interrupted run resumes where it stopped.
+# ----------------------------------------------------------------------------------------------------------------
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in a results file")
+
+
+def to_json(value, **options):
+    """JSON text of results that may hold numpy numbers and arrays (NaN stays NaN)."""
+    return json.dumps(value, default=_json_default, ensure_ascii=False, **options)
+
+
+def write_atomic(path, data):
+    """Write text or bytes to `path` through a temporary file in the same folder renamed into place, so that an
+    interrupted write (a kill, a full disk) leaves the previous file whole. Returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data.encode("utf-8") if isinstance(data, str) else data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o644)          # mkstemp makes the file private; results are ordinary files
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    return path
+
+
+def note(message):
+    """One line to the user about a cache (the notebook shows it under the cell)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+JOURNAL_FORMAT = 2      # format 1 was one JSON document per sweep, written at the end
+
+
+class Journal:
+    """The finished items of one long computation (the trainings of a sweep, the folds of a cross-validation),
+    appended one JSON line each as they finish. Its first line holds the setting, everything that determines the
+    results; a journal of another setting is started afresh, and so is one that is unreadable or of an older
+    format, with one line saying so. A line cut off by an interruption is dropped and its item redone."""
+
+    def __init__(self, path, setting, force=False):
+        self.path, self.setting = Path(path), json.loads(to_json(setting))
+        self.session, self.started = time.time(), time.perf_counter()
+        self.records = {}
+        if force or not self._load():
+            self.records = {}
+            write_atomic(self.path, to_json({"format": JOURNAL_FORMAT, "setting": self.setting}) + "\n")
+
+    def _load(self):
+        """Read the journal if it holds this setting; rewrite it without lines an interruption cut off."""
+        if not self.path.is_file():
+            return False
+        try:
+            lines = self.path.read_text(encoding="utf-8").split("\n")
+            header = json.loads(lines[0])
+            assert isinstance(header, dict)
+        except (OSError, UnicodeDecodeError, ValueError, AssertionError) as error:
+            note(f"{self.path} is unreadable ({type(error).__name__}); it is recomputed.")
+            return False
+        if header.get("format") != JOURNAL_FORMAT:
+            note(f"{self.path} is in an older format; it is recomputed.")
+            return False
+        if header.get("setting") != self.setting:
+            note(f"{self.path} holds another configuration; it is recomputed for this one.")
+            return False
+        kept = [lines[0]]
+        for line in lines[1:]:
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                record = json.loads(line)
+                self.records[json.dumps(record["key"])] = record
+                kept.append(line)
+        if len(kept) != len(lines) - 1 or lines[-1] != "":
+            write_atomic(self.path, "\n".join(kept) + "\n")
+        return True
+
+    def __contains__(self, key):
+        return json.dumps(key) in self.records
+
+    def result(self, key):
+        return self.records[json.dumps(key)]["result"]
+
+    def record(self, key, result):
+        """Append one finished item (flushed to disk, so that a kill right after keeps it)."""
+        line = to_json({"key": key, "result": result, "session": self.session,
+                        "elapsed": time.perf_counter() - self.started})
+        with open(self.path, "a", encoding="utf-8") as file:
+            file.write(line + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        self.records[json.dumps(key)] = json.loads(line)
+
+    @property
+    def wall_time(self):
+        """Seconds the recorded work took: per session that added to the journal, its last item's time."""
+        sessions = {}
+        for record in self.records.values():
+            sessions[record["session"]] = max(sessions.get(record["session"], 0.0), record["elapsed"])
+        return sum(sessions.values())
+
+    @property
+    def trained_now(self):
+        """How many of the recorded items this session computed (0: everything came from the journal)."""
+        return sum(record["session"] == self.session for record in self.records.values())
+
+
+def _keyed_call(key, call):
+    return key, call()
+
+
+def run_journaled(journal, calls, n_jobs=None, progress=None):
+    """Run, in parallel, every call of `calls` ({key: function without arguments}) whose key the journal lacks,
+    recording each result as it finishes (whatever the order); return {key: result} for every key, the results as
+    the journal holds them, so that a resumed run returns exactly what an uninterrupted one does."""
+    from joblib import Parallel, delayed
+    todo = [key for key in calls if key not in journal]
+    if todo:
+        jobs = (delayed(_keyed_call)(key, calls[key]) for key in todo)
+        for key, result in Parallel(n_jobs=n_jobs or os.cpu_count(), return_as="generator_unordered")(jobs):
+            journal.record(key, result)
+            if progress is not None:
+                progress.update()
+    return {key: journal.result(key) for key in calls}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# 3. Data
 # ----------------------------------------------------------------------------------------------------------------
 SPOTIFY_FEATURES = ["popularity", "duration_ms", "explicit", "danceability", "energy", "key", "loudness", "mode",
                     "speechiness", "acousticness", "instrumentalness", "liveness", "valence", "tempo",
@@ -274,7 +412,7 @@ def advertisement_split(seed=0):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 3. Input checks and parameter rules
+# 4. Input checks and parameter rules
 #    Arrays are checked where they enter (fit, predict, transform); constructor parameters are stored as given, as
 #    scikit-learn requires, and checked in fit against each class's `_parameter_rules` table built from the small
 #    rules below (each rule is a test and the phrase an error message uses).
@@ -465,7 +603,7 @@ def check_parameters(estimator):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 4. Activations, outputs and losses
+# 5. Activations, outputs and losses
 #    Hidden-layer derivatives are written in terms of the activation a = g(z), so the forward pass need not keep z;
 #    each `*_backward(a, delta)` multiplies delta in place by g'(z).
 # ----------------------------------------------------------------------------------------------------------------
@@ -580,7 +718,7 @@ def output_delta(output, loss, targets, outputs):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 5. Optimizers. The MLP keeps all its parameters in one flat vector (weights and biases are views into it), so
+# 6. Optimizers. The MLP keeps all its parameters in one flat vector (weights and biases are views into it), so
 #    `step(params, grads)` updates everything with a handful of vectorised operations, whatever the depth.
 # ----------------------------------------------------------------------------------------------------------------
 class GradientDescent:
@@ -639,7 +777,7 @@ OPTIMIZERS = {
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 6. Metrics: the scores models report, and the fuller evaluation the notebooks print.
+# 7. Metrics: the scores models report, and the fuller evaluation the notebooks print.
 # ----------------------------------------------------------------------------------------------------------------
 TASKS = ("classification", "multilabel", "regression")
 # The score each task's model optimises for selection and returns from `score`. Multi-label models use Hamming
@@ -708,7 +846,7 @@ def classification_table(y_true, y_pred, target_names=None):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 7. MLP: one class for single-label classification, multi-label classification and regression.
+# 8. MLP: one class for single-label classification, multi-label classification and regression.
 #    The tasks differ only in how targets are encoded, the output activation and its natural loss (see _set_up_task).
 # ----------------------------------------------------------------------------------------------------------------
 # |θ| beyond this counts as divergence: squares overflow float64 near 1e154, and no trained network comes close.
@@ -1254,7 +1392,7 @@ class SeedEnsemble(ClassifierMixin, BaseEstimator):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 8. AutoEncoder: an MLP regressor whose target is its input; the narrowest layer is the latent code.
+# 9. AutoEncoder: an MLP regressor whose target is its input; the narrowest layer is the latent code.
 # ----------------------------------------------------------------------------------------------------------------
 class AutoEncoder(TransformerMixin, MLP):
     """Encoder `encoder_layers` → `latent_dim` → mirrored decoder, trained to minimise the reconstruction MSE.
@@ -1320,7 +1458,7 @@ class AutoEncoder(TransformerMixin, MLP):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 9. PCA: the best linear reduction, the autoencoder's baseline.
+# 10. PCA: the best linear reduction, the autoencoder's baseline.
 # ----------------------------------------------------------------------------------------------------------------
 class PCA(TransformerMixin, BaseEstimator):
     """Principal component analysis by SVD of the centred data: X ≈ mean + (X − mean) Vₖᵀ Vₖ.
@@ -1376,7 +1514,7 @@ class PCA(TransformerMixin, BaseEstimator):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 10. KNN: exact brute-force neighbours, fast.
+# 11. KNN: exact brute-force neighbours, fast.
 #    Scanning all training rows is done in float32 (half the memory traffic of float64) in cache-sized blocks, on
 #    every core. float32 only proposes candidates: a proven rounding margin guarantees that no true neighbour is
 #    missed, and the candidates are then ranked by exact float64 distances, ties going to the lower training index.
@@ -1583,7 +1721,7 @@ class KNN(ClassifierMixin, BaseEstimator):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 11. Model builders: the MLP a sweep configuration describes, its scikit-learn twin, and which configurations train
+# 12. Model builders: the MLP a sweep configuration describes, its scikit-learn twin, and which configurations train
 #     the same network.
 # ----------------------------------------------------------------------------------------------------------------
 def mlp_training_key(config):
@@ -1624,7 +1762,7 @@ def sklearn_twin(config, task, n_train, seed=0, patience=20):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 12. Experiment running: W&B grid sweeps on every core, one W&B run per training, results cached.
+# 13. Experiment running: W&B grid sweeps on every core, one W&B run per training, results cached.
 # ----------------------------------------------------------------------------------------------------------------
 # The report's grid (sections 2.3 and 3.3): 4 × 2 × 4 × 3 × 2 × 2 = 384 points.
 REPORT_GRID = {
@@ -1708,9 +1846,19 @@ def wandb_run(config=None, **init_options):
 
 
 def log_history(run, history):
-    """One W&B step per epoch with every per-epoch series in `history` (an MLP's history_)."""
-    for values in zip(*history.values()):
-        run.log(dict(zip(history, values)))
+    """The curves of `history` (an MLP's history_) in one W&B call: a chart per quantity (loss, metric) with its
+    training and validation lines. One call per run rather than one per epoch: a sweep logs hundreds of short
+    runs, and per-epoch calls cost more than the trainings' own bookkeeping."""
+    import wandb
+    quantities = dict.fromkeys(key.split("_", 1)[1] for key in history if key.startswith("train_"))
+    charts = {}
+    for quantity in quantities:
+        parts = [(label, history[f"{prefix}_{quantity}"]) for prefix, label in (("train", "training"),
+                                                                                   ("val", "validation"))
+                 if f"{prefix}_{quantity}" in history]
+        charts[quantity] = wandb.plot.line_series(xs=history["epoch"], ys=[values for _, values in parts],
+                                                  keys=[label for label, _ in parts], title=quantity, xname="epoch")
+    run.log(charts)
 
 
 def _run_grid_point(train_fn, config, project, group):
@@ -1730,11 +1878,17 @@ SWEEP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def sweep_cache_path(name):
-    """results/sweeps/<name>.json; the name must be a plain file name, so a sweep never writes elsewhere."""
+    """results/sweeps/<name>.jsonl, the journal of a sweep or cross-validation; the name must be a plain file name,
+    so a sweep never writes elsewhere."""
     if not isinstance(name, str) or not SWEEP_NAME.fullmatch(name) or ".." in name:
         raise ValueError(f"sweep name {name!r} must be a plain file name (letters, digits, '.', '_', '-'; no '/' "
                          "or '..'): it names the cache file in results/sweeps/.")
-    return RESULTS_DIR / "sweeps" / f"{name}.json"
+    return RESULTS_DIR / "sweeps" / f"{name}.jsonl"
+
+
+def journal_for(name, setting, force=False):
+    """The journal results/sweeps/<name>.jsonl for this setting; FORCE_SWEEPS=1 (or force) starts it afresh."""
+    return Journal(sweep_cache_path(name), setting, force=force or FORCE_SWEEPS)
 
 
 def run_sweep(train_fn, sweep_config, project="from-scratch-mlp", n_jobs=None, force=False, training_key=None,
@@ -1751,48 +1905,29 @@ def run_sweep(train_fn, sweep_config, project="from-scratch-mlp", n_jobs=None, f
       the largest budget train first; a point with a smaller budget reuses such a run if that run stopped early
       within the smaller budget, since both then follow the same trajectory. train_fn reports f'{budget}_run'.
     Every row names the point whose training it shows in `trained_as`. Returns one row per point (config,
-    metrics, status, seconds); `.attrs['wall_time']` is the sweep's wall time. The table is cached in
-    results/sweeps/<name>.json and reused while the configuration is unchanged, unless force=True (or
-    FORCE_SWEEPS=1 in the environment).
+    metrics, status, seconds). Each training is appended to the journal results/sweeps/<name>.jsonl as it
+    finishes: a re-run trains only what is not there (nothing, for a finished sweep of the same configuration),
+    and force=True (or FORCE_SWEEPS=1) starts afresh. `.attrs`: 'wall_time' (s, over every session that
+    trained), 'cached' (nothing trained now) and 'trained_now'.
     """
     name = sweep_config.get("name", "sweep")
-    cache = sweep_cache_path(name)
-    points = expand_grid(sweep_config)
-    if not (force or FORCE_SWEEPS):
-        cached = _cached_sweep(cache, sweep_config)
-        if cached is not None:
-            return cached
-    started = time.perf_counter()
-    trainer = _SweepTrainer(train_fn, points, project, name, n_jobs, training_key)
-    trained_as = trainer.run(budget)
-    wall_time = time.perf_counter() - started
-    rows = [{**trainer.trained[index], **point, "trained_as": index} for point, index in zip(points, trained_as)]
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps({"sweep_config": sweep_config, "wall_time": wall_time, "rows": rows},
-                                indent=1, default=_json_default))
+    journal = journal_for(name, {"sweep_config": sweep_config}, force)
+    trainer = _SweepTrainer(train_fn, expand_grid(sweep_config), project, name, n_jobs, training_key, journal)
+    served_by = trainer.run(budget)
+    rows = [{**trainer.trained[index], **point, "trained_as": index}
+            for point, index in zip(trainer.points, served_by)]
     table = pd.DataFrame(rows)
-    table.attrs.update(wall_time=wall_time, cached=False)
-    return table
-
-
-def _cached_sweep(cache, sweep_config):
-    """The cached table of this exact configuration, or None."""
-    if not cache.is_file():
-        return None
-    stored = json.loads(cache.read_text())
-    if stored["sweep_config"] != json.loads(json.dumps(sweep_config)):
-        return None
-    table = pd.DataFrame(stored["rows"])
-    table.attrs.update(wall_time=stored["wall_time"], cached=True)
+    table.attrs.update(wall_time=journal.wall_time, cached=journal.trained_now == 0, trained_now=journal.trained_now)
     return table
 
 
 class _SweepTrainer:
-    """Trains the grid points of one sweep, each distinct training once, in parallel with a progress bar."""
+    """Trains the grid points of one sweep, each distinct training once, in parallel with a progress bar; the
+    journal keeps each finished training."""
 
-    def __init__(self, train_fn, points, project, name, n_jobs, training_key):
+    def __init__(self, train_fn, points, project, name, n_jobs, training_key, journal):
         self.train_fn, self.points, self.project, self.name = train_fn, points, project, name
-        self.n_jobs, self.training_key = n_jobs or os.cpu_count(), training_key
+        self.n_jobs, self.training_key, self.journal = n_jobs, training_key, journal
         self.first_of_identity = {}
         # For every point, the first point that trains identically (itself if none comes before).
         self.source = [self.first_of_identity.setdefault(self.identity(point), index)
@@ -1803,19 +1938,17 @@ class _SweepTrainer:
         return json.dumps(self.training_key(point) if self.training_key else point, sort_keys=True)
 
     def train(self, indices, progress):
-        from joblib import Parallel, delayed
-        jobs = (delayed(_run_grid_point)(self.train_fn, self.points[index], self.project, self.name)
-                for index in indices)
-        for index, row in zip(indices, Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs)):
-            self.trained[index] = row
-            progress.update()
+        calls = {index: functools.partial(_run_grid_point, self.train_fn, self.points[index], self.project,
+                                          self.name) for index in indices}
+        self.trained.update(run_journaled(self.journal, calls, self.n_jobs, progress))
 
     def run(self, budget):
         """Train what must be trained; return, for every point, the index of the training that serves it."""
         from tqdm.auto import tqdm
         own = sorted(set(self.source))
         reused = {}
-        with tqdm(total=len(own), desc=f"sweep {self.name}") as progress:
+        with tqdm(total=len(own), initial=sum(index in self.journal for index in own),
+                  desc=f"sweep {self.name}") as progress:
             if budget is None:
                 self.train(own, progress)
             else:
@@ -1905,28 +2038,25 @@ def cross_validated_ranking(configs, split, task, metric, name, folds=5, patienc
     """Second stage of model selection: k-fold cross-validation of each config on train + validation rows
     (StratifiedKFold for classes, KFold otherwise; in each fold 10 % of the training rows are held out for early
     stopping), scored by `metric` (a key of `evaluate`). Returns one row per config with the fold scores' mean and
-    std, in the order given, and `cv_rank` (1 = best mean). Cached in results/sweeps/<name>.json like a sweep
-    (FORCE_SWEEPS=1 recomputes)."""
-    from joblib import Parallel, delayed
+    std, in the order given, and `cv_rank` (1 = best mean). Each fold's score goes to the journal
+    results/sweeps/<name>.jsonl as it finishes, as a sweep's trainings do (FORCE_SWEEPS=1 recomputes)."""
     from sklearn.model_selection import KFold, StratifiedKFold
-    cache = sweep_cache_path(name)
-    setting = json.loads(json.dumps({"configs": configs, "task": task, "metric": metric, "folds": folds,
-                                     "patience": patience, "seed": seed}, default=_json_default))
-    stored = json.loads(cache.read_text()) if cache.is_file() and not FORCE_SWEEPS else {}
-    if stored.get("setting") == setting:
-        return pd.DataFrame(stored["rows"])
+    journal = journal_for(name, {"configs": configs, "task": task, "metric": metric, "folds": folds,
+                                 "patience": patience, "seed": seed})
     X, y = np.vstack([split.X_train, split.X_val]), np.concatenate([split.y_train, split.y_val])
     splitter = (StratifiedKFold if task == "classification" else KFold)(folds, shuffle=True, random_state=seed)
     fold_rows = list(splitter.split(X, y))
-    jobs = [delayed(_cv_fold_score)(config, task, metric, X, y, train_rows, test_rows, patience, seed)
-            for config in configs for train_rows, test_rows in fold_rows]
-    scores = np.array(Parallel(n_jobs=n_jobs or os.cpu_count())(jobs)).reshape(len(configs), folds)
-    rows = [{**config, f"cv_{metric}_mean": fold_scores.mean(), f"cv_{metric}_std": fold_scores.std(ddof=1),
-             "fold_scores": fold_scores.tolist()} for config, fold_scores in zip(configs, scores)]
+    calls = {(index, fold): functools.partial(_cv_fold_score, config, task, metric, X, y, train_rows, test_rows,
+                                              patience, seed)
+             for index, config in enumerate(configs) for fold, (train_rows, test_rows) in enumerate(fold_rows)}
+    scores = run_journaled(journal, calls, n_jobs)
+    rows = []
+    for index, config in enumerate(configs):
+        fold_scores = np.array([scores[index, fold] for fold in range(folds)])
+        rows.append({**config, f"cv_{metric}_mean": fold_scores.mean(), f"cv_{metric}_std": fold_scores.std(ddof=1),
+                     "fold_scores": fold_scores.tolist()})
     for rank, index in enumerate(np.argsort([-row[f"cv_{metric}_mean"] for row in rows], kind="stable"), 1):
         rows[index]["cv_rank"] = rank
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps({"setting": setting, "rows": rows}, indent=1, default=_json_default))
     return pd.DataFrame(rows)
 
 
@@ -1983,7 +2113,7 @@ def compare_over_seeds(make_split, models, task, seeds, scores=None, n_jobs=None
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 13. Report outputs: figures and the numbers report.md is generated from.
+# 14. Report outputs: figures and the numbers report.md is generated from.
 # ----------------------------------------------------------------------------------------------------------------
 def notebook_setup():
     """What every notebook does first: seaborn's style, pandas' display precision, a quiet W&B. Returns
@@ -1995,27 +2125,31 @@ def notebook_setup():
     return QUICK, range(2) if QUICK else range(5)
 
 
-def _json_default(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"cannot store {type(value).__name__} in a results file")
-
-
 def save_figure(figure, name):
-    """Write a figure to figures/<name>.png (quick mode: build/quick/figures). Returns nothing, so that a notebook
-    cell ending with it shows the figure and no file path of this machine."""
-    FIGURES_DIR.mkdir(parents=True, exist_ok=True)
-    figure.savefig(FIGURES_DIR / f"{name}.png", dpi=130, bbox_inches="tight")
+    """Write a figure to figures/<name>.png (quick mode: build/quick/figures), whole or not at all. Returns
+    nothing, so that a notebook cell ending with it shows the figure and no file path of this machine."""
+    import io
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=130, bbox_inches="tight")
+    write_atomic(FIGURES_DIR / f"{name}.png", png.getvalue())
+
+
+def read_results(name, results_dir=None):
+    """results/<name>.json as its notebook wrote it; a missing or unreadable file is a one-line error saying how to
+    regenerate it."""
+    path = Path(results_dir or RESULTS_DIR) / f"{name}.json"
+    fix = f"regenerate it with `make report` (or by running notebooks/{name}.ipynb)"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: {fix}.")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"{path} is unreadable ({type(error).__name__}: {error}): {fix}.") from None
 
 
 def save_results(name, results):
-    """Write a notebook's quoted numbers to results/<name>.json; report.md is generated from these files."""
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{name}.json"
-    path.write_text(json.dumps(results, indent=1, default=_json_default, ensure_ascii=False), encoding="utf-8")
-    return path
+    """Write a notebook's quoted numbers to results/<name>.json (whole or not at all)."""
+    return write_atomic(RESULTS_DIR / f"{name}.json", to_json(results, indent=1))
 
 
 def plot_histories(histories, key="loss", ax=None, title=None, ylabel=None):

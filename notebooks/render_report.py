@@ -508,13 +508,7 @@ def linear_sentence(r2_summary):
 
 
 def load_results(results_dir):
-    results = {}
-    for short, name in RESULT_FILES.items():
-        path = Path(results_dir) / f"{name}.json"
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} is missing: run notebook {name}.ipynb first (make report).")
-        results[short] = json.loads(path.read_text(encoding="utf-8"))
-    return results
+    return {short: helpers.read_results(name, results_dir) for short, name in RESULT_FILES.items()}
 
 
 def render(template_text, results):

@@ -99,3 +99,37 @@ def test_seed_ensemble_averages_its_members():
         helpers.SeedEnsemble(helpers.MLPRegressor([4]), 2).fit(X, X[:, 0])
     with pytest.raises(ValueError, match="SeedEnsemble: members must be an integer ≥ 1; got 0"):
         helpers.SeedEnsemble(helpers.MLPClassifier([4]), 0).fit(X, y)
+
+
+FRAME_MODELS = [helpers.MLPClassifier([8], epochs=5), helpers.MLPRegressor([8], epochs=5),
+                helpers.AutoEncoder([4], 2, epochs=5), helpers.PCA(2), helpers.KNN(3),
+                helpers.SeedEnsemble(helpers.MLPClassifier([8], epochs=5), members=2)]
+
+
+@pytest.mark.parametrize("model", FRAME_MODELS, ids=lambda model: type(model).__name__)
+def test_dataframe_column_names_are_kept_and_checked_as_scikit_learn_does(model):
+    import pandas as pd
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(rng.normal(size=(40, 3)), columns=["alcohol", "pH", "sulphates"])
+    y = (frame["alcohol"] > 0).astype(int) if not isinstance(model, helpers.MLPRegressor) else frame["pH"]
+    use = (lambda X: model.transform(X)) if hasattr(model, "transform") else model.predict
+    model.fit(frame, y)
+    np.testing.assert_array_equal(model.feature_names_in_, ["alcohol", "pH", "sulphates"])
+    use(frame)
+    with pytest.raises(ValueError, match="Feature names must be in the same order as they were in fit"):
+        use(frame[["pH", "alcohol", "sulphates"]])
+    with pytest.raises(ValueError, match="Feature names unseen at fit time:\n- acidity"):
+        use(frame.rename(columns={"pH": "acidity"}))
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        use(frame.to_numpy())
+    model.fit(frame.to_numpy(), y)
+    assert not hasattr(model, "feature_names_in_")
+    with pytest.warns(UserWarning, match="X has feature names, but"):
+        use(frame)
+
+
+def test_mixed_column_name_types_are_refused():
+    import pandas as pd
+    frame = pd.DataFrame(np.ones((6, 2)), columns=["a", 1])
+    with pytest.raises(TypeError, match="only supported if all input features have string names"):
+        helpers.PCA(1).fit(frame)

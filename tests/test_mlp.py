@@ -182,3 +182,27 @@ def test_config_builders_agree_with_each_other():
     assert twin.hidden_layer_sizes == (8, 4) and twin.activation == "logistic" and twin.batch_size == 1
     assert (twin.solver, twin.momentum, twin.max_iter, twin.n_iter_no_change) == ("sgd", 0.0, 30, 5)
     assert helpers.sklearn_twin({**config, "optimizer": "batch_gd"}, "classification", n_train=100).batch_size == 100
+
+
+def test_float32_training_follows_float64_and_stays_float32():
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(300, 6))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    settings = dict(hidden_layers=[16, 8], activation="tanh", optimizer="adam", learning_rate=0.01, batch_size=32,
+                    epochs=15, seed=3)
+    double = helpers.MLPClassifier(**settings).fit(X, y)
+    single = helpers.MLPClassifier(**settings, dtype="float32").fit(X, y)
+    assert all(weights.dtype == np.float32 for weights in single.weights_)
+    assert single.predict_proba(X).dtype == np.float32
+    np.testing.assert_allclose(single.history_["train_loss"], double.history_["train_loss"], rtol=1e-3)
+    assert np.mean(single.predict(X) == double.predict(X)) > 0.98
+    with pytest.raises(ValueError, match="check_gradients needs a float64 model"):
+        single.check_gradients(X[:5], y[:5])
+    with pytest.raises(ValueError, match="dtype must be one of 'float64', 'float32'; got 'float16'"):
+        helpers.MLPClassifier(dtype="float16").fit(X, y)
+
+
+def test_float32_binary_cross_entropy_never_takes_log_of_zero():
+    targets = np.array([[1.0], [0.0]], dtype=np.float32)
+    certain = np.array([[0.0], [1.0]], dtype=np.float32)        # confidently wrong, in float32
+    assert np.isfinite(helpers.binary_cross_entropy(targets, certain))
