@@ -892,7 +892,8 @@ class MLP(BaseEstimator):
     'multilabel' (y is a 0/1 matrix, one sigmoid per label, decision `threshold`) or 'regression' (linear output).
     `loss=None` takes the task's natural loss; 'mse' can be forced on any output. `optimizer` is one of OPTIMIZERS:
     'sgd' steps on one row, 'batch_gd' on the whole set, the others on `batch_size` rows. `patience` stops training
-    when the validation loss has not improved for that many epochs and restores the best weights. `alpha` is an L2
+    when the validation loss has not improved (by more than `tol`) for that many epochs and restores the weights of
+    the last epoch that improved it. `alpha` is an L2
     penalty (alpha/2n)‖W‖² per batch, as scikit-learn's. After fit, weights are (n_in, n_out) arrays in `weights_`,
     biases in `biases_`. `seed` makes fit repeatable bit for bit. `score` is accuracy, Hamming accuracy
     (multi-label, see MAIN_METRIC) or R². `dtype='float32'` trains and predicts in single precision (as
@@ -911,6 +912,7 @@ class MLP(BaseEstimator):
         "batch_size": integer(1),
         "epochs": integer(1),
         "patience": or_none(integer(1)),
+        "tol": real(0),
         "alpha": real(0),
         "threshold": real(0, 1, exclusive=True),
         "shuffle": BOOLEAN,
@@ -921,11 +923,11 @@ class MLP(BaseEstimator):
     }
 
     def __init__(self, hidden_layers=(64,), activation="relu", task="classification", loss=None,
-                 optimizer="mini_batch_gd", learning_rate=0.01, batch_size=32, epochs=100, patience=None,
+                 optimizer="mini_batch_gd", learning_rate=0.01, batch_size=32, epochs=100, patience=None, tol=0.0,
                  alpha=0.0, threshold=0.5, shuffle=True, warm_start=False, seed=0, verbose=False, dtype="float64"):
         self.hidden_layers, self.activation, self.task, self.loss = hidden_layers, activation, task, loss
         self.optimizer, self.learning_rate, self.batch_size, self.epochs = optimizer, learning_rate, batch_size, epochs
-        self.patience, self.alpha, self.threshold = patience, alpha, threshold
+        self.patience, self.tol, self.alpha, self.threshold = patience, tol, alpha, threshold
         self.shuffle, self.warm_start, self.seed, self.verbose = shuffle, warm_start, seed, verbose
         self.dtype = dtype
 
@@ -1185,7 +1187,7 @@ class MLP(BaseEstimator):
                 last_good = params.copy()
                 if self.patience is None:
                     continue
-                if scores["val_loss"] < best_loss:
+                if scores["val_loss"] < best_loss - self.tol:
                     best_loss, best_params, self.best_epoch_ = scores["val_loss"], last_good, epoch
                 elif epoch - self.best_epoch_ >= self.patience:
                     break
@@ -1413,12 +1415,12 @@ class AutoEncoder(TransformerMixin, MLP):
     }
 
     def __init__(self, encoder_layers=(12,), latent_dim=9, activation="relu", latent_activation=None,
-                 optimizer="mini_batch_gd", learning_rate=0.01, batch_size=32, epochs=100, patience=None,
+                 optimizer="mini_batch_gd", learning_rate=0.01, batch_size=32, epochs=100, patience=None, tol=0.0,
                  alpha=0.0, shuffle=True, warm_start=False, seed=0, verbose=False, dtype="float64"):
         self.encoder_layers, self.latent_dim = encoder_layers, latent_dim
         self.activation, self.latent_activation = activation, latent_activation
         self.optimizer, self.learning_rate, self.batch_size, self.epochs = optimizer, learning_rate, batch_size, epochs
-        self.patience, self.alpha = patience, alpha
+        self.patience, self.tol, self.alpha = patience, tol, alpha
         self.shuffle, self.warm_start, self.seed, self.verbose = shuffle, warm_start, seed, verbose
         self.dtype = dtype
 
@@ -1737,9 +1739,9 @@ SKLEARN_ACTIVATION = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic", "li
 
 def mlp_from_config(config, task="classification", seed=None, patience=None):
     """The MLP a sweep config describes: hidden_layers, activation, optimizer, learning_rate, batch_size, epochs,
-    and optionally patience, seed, alpha and loss (the arguments fill in missing patience and seed); with
+    and optionally patience, seed, alpha, loss, dtype and tol (the arguments fill in missing patience and seed); with
     `members` > 1, a SeedEnsemble of that many such MLPs."""
-    options = {name: config[name] for name in ("alpha", "loss") if name in config}
+    options = {name: config[name] for name in ("alpha", "loss", "dtype", "tol") if name in config}
     model = MLP(config["hidden_layers"], activation=config["activation"], task=task, optimizer=config["optimizer"],
                 learning_rate=config["learning_rate"], batch_size=config["batch_size"], epochs=config["epochs"],
                 patience=config.get("patience", patience),
@@ -2097,6 +2099,41 @@ def _seed_scores(make_split, models, task, seed, scores):
         measured = scores(model, split) if scores else evaluate(task, split.y_test, model.predict(split.X_test))
         rows.append({"seed": seed, "model": name, **measured})
     return rows
+
+
+def _timed_fit(model, fit_args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        started = time.perf_counter()
+        model.fit(*fit_args)
+        return model, time.perf_counter() - started
+
+
+def fit_in_parallel(fits, n_jobs=None, threads=False):
+    """Fit independent models at the same time, one per core: {name: (model, fit arguments)} → {name: (fitted
+    model, seconds its fit took)}. Worth it where each fit leaves cores idle (a small network's matrix products use
+    one core well, two poorly); give multi-threaded models n_jobs=1 here. `threads=True` keeps the models in this
+    process instead of copying them back from worker processes: right for heavy models (a random forest on
+    91 200 rows weighs gigabytes) whose work runs outside Python's global lock (NumPy's matrix products,
+    scikit-learn's tree building)."""
+    from joblib import Parallel, delayed
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1):
+        fitted = Parallel(n_jobs=n_jobs or os.cpu_count(), backend="threading" if threads else "loky")(
+            delayed(_timed_fit)(model, args) for model, args in fits.values())
+    return dict(zip(fits, fitted))
+
+
+def identical_rows(X):
+    """One hash per row of X (equal rows, equal hashes), to find duplicate feature vectors quickly."""
+    return pd.util.hash_pandas_object(pd.DataFrame(np.ascontiguousarray(X)), index=False).to_numpy()
+
+
+def duplicate_ceiling(X, y):
+    """The highest accuracy any classifier can reach on (X, y): rows with identical features get one prediction,
+    so each group of identical rows contributes at most the count of its most common label."""
+    groups = pd.DataFrame({"row": identical_rows(X), "label": y})
+    return float(groups.groupby(["row", "label"]).size().groupby(level="row").max().sum() / len(groups))
 
 
 def compare_over_seeds(make_split, models, task, seeds, scores=None, n_jobs=None):

@@ -35,11 +35,9 @@ def execute_notebook(path, build_dir=BUILD_DIR):
     try:
         client.execute()
     finally:
-        (build_dir / "notebooks").mkdir(parents=True, exist_ok=True)
-        nbformat.write(notebook, build_dir / "notebooks" / path.name)
+        helpers.write_atomic(build_dir / "notebooks" / path.name, nbformat.writes(notebook))
     html, _ = HTMLExporter().from_notebook_node(notebook)
-    (build_dir / "html").mkdir(parents=True, exist_ok=True)
-    (build_dir / "html" / path.with_suffix(".html").name).write_text(html, encoding="utf-8")
+    helpers.write_atomic(build_dir / "html" / path.with_suffix(".html").name, html)
     return notebook
 
 

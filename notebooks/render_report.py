@@ -6,6 +6,7 @@ text holds no result. Also refreshes the headline table in README.md (between th
 Usage: python notebooks/render_report.py [--pdf]      (QUICK=1: build/quick/ instead of the committed outputs)
 """
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -537,7 +538,7 @@ def headline(results):
 def update_readme(results, readme=PROJECT_DIR / "README.md"):
     text = readme.read_text(encoding="utf-8")
     start, end = text.index(README_MARKERS[0]) + len(README_MARKERS[0]), text.index(README_MARKERS[1])
-    readme.write_text(text[:start] + "\n" + headline(results) + "\n" + text[end:], encoding="utf-8")
+    helpers.write_atomic(readme, text[:start] + "\n" + headline(results) + "\n" + text[end:])
 
 
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
@@ -576,19 +577,21 @@ def write_html(markdown_path):
              "img{max-width:100%;max-height:10cm;display:block;margin:0.4em auto}"
              "h1,h2{page-break-after:avoid}tr,img{page-break-inside:avoid}")
     html = markdown_path.with_suffix(".html")
-    html.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Report</title><style>{style}</style>"
-                    f"</head><body>{body}</body></html>", encoding="utf-8")
+    helpers.write_atomic(html, f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Report</title><style>{style}</style>"
+                    f"</head><body>{body}</body></html>")
     return html
 
 
 def print_pdf(html, pdf_path, browser):
     """Print an HTML file to PDF with headless Chrome/Chromium."""
     pdf_path.parent.mkdir(parents=True, exist_ok=True)
+    printed = pdf_path.with_name(f".{pdf_path.name}.part")      # renamed into place once complete
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                        f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={pdf_path}",
+                        f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={printed}",
                         html.as_uri()], check=True, capture_output=True, timeout=180)
+    os.replace(printed, pdf_path)
     return pdf_path
 
 
@@ -610,7 +613,7 @@ def main(argv):
     quick = helpers.QUICK
     results = load_results(helpers.RESULTS_DIR)
     report = helpers.OUTPUT_DIR / "report.md"
-    report.write_text(render(TEMPLATE.read_text(encoding="utf-8"), results), encoding="utf-8")
+    helpers.write_atomic(report, render(TEMPLATE.read_text(encoding="utf-8"), results))
     html = write_html(report)
     print(f"wrote {report} and {html.name}")
     if not quick:

@@ -206,3 +206,18 @@ def test_float32_binary_cross_entropy_never_takes_log_of_zero():
     targets = np.array([[1.0], [0.0]], dtype=np.float32)
     certain = np.array([[0.0], [1.0]], dtype=np.float32)        # confidently wrong, in float32
     assert np.isfinite(helpers.binary_cross_entropy(targets, certain))
+
+
+def test_early_stopping_tolerance_ignores_tiny_improvements():
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(200, 4))
+    y = X @ np.array([1.0, -2.0, 0.5, 0.0]) + rng.normal(scale=0.1, size=200)
+    settings = dict(hidden_layers=[8], optimizer="mini_batch_gd", learning_rate=0.01, epochs=300, patience=5, seed=0)
+    strict = helpers.MLPRegressor(**settings).fit(X[:150], y[:150], X[150:], y[150:])
+    tolerant = helpers.MLPRegressor(**settings, tol=1e-2).fit(X[:150], y[:150], X[150:], y[150:])
+    assert tolerant.n_epochs_ < strict.n_epochs_
+    losses = tolerant.history_["val_loss"]
+    best = tolerant.best_epoch_
+    # no later epoch improved on the kept one by more than tol, and training stopped `patience` epochs after it
+    assert all(loss >= losses[best - 1] - 1e-2 for loss in losses[best:])
+    assert tolerant.n_epochs_ == best + 5
