@@ -2,18 +2,19 @@
 
 Read top-down:
   1. paths and run mode        QUICK switch shared by every notebook
-  2. data                      loaders for the five CSVs and their train/validation/test splits (Split)
-  3. input checks              arrays and constructor parameters → a clear ValueError when wrong
-  4. activations and losses    tiny functions in registries keyed by name
-  5. optimizers                update rules: gradient descent, momentum, Adam
-  6. metrics                   the models' scores and the notebooks' fuller evaluation
-  7. MLP                       one class for classification, multi-label and regression (+ one class per task)
-  8. AutoEncoder               an MLP trained to reproduce its input
-  9. PCA                       the linear baseline for the autoencoder
- 10. KNN                       exact, blocked, multi-threaded nearest neighbours
- 11. model builders            the MLP a sweep configuration describes and its scikit-learn twin
- 12. experiment running        W&B grid sweeps in parallel, cached; one sweep trial; cross-validated re-ranking
- 13. report outputs            figures and the results files report.md is generated from
+  2. files                     atomic writes, results files, journals that let interrupted work resume
+  3. data                      loaders for the five CSVs and their train/validation/test splits (Split)
+  4. input checks              arrays and constructor parameters → a clear ValueError when wrong
+  5. activations and losses    tiny functions in registries keyed by name
+  6. optimizers                update rules: gradient descent, momentum, Adam
+  7. metrics                   the models' scores and the notebooks' fuller evaluation
+  8. MLP                       one class for classification, multi-label and regression (+ one class per task)
+  9. AutoEncoder               an MLP trained to reproduce its input
+ 10. PCA                       the linear baseline for the autoencoder
+ 11. KNN                       exact, blocked, multi-threaded nearest neighbours
+ 12. model builders            the MLP a sweep configuration describes and its scikit-learn twin
+ 13. experiment running        W&B grid sweeps in parallel, journaled; one sweep trial; cross-validated re-ranking
+ 14. report outputs            figures and the results files report.md is generated from
 Every model is a scikit-learn estimator (get_params, clone, Pipeline, cross_val_score) whose maths is written here;
 scikit-learn is used for preprocessing, metrics, baselines and that interface only, never inside a model's maths.
 """
@@ -177,6 +178,13 @@ class Journal:
     def trained_now(self):
         """How many of the recorded items this session computed (0: everything came from the journal)."""
         return sum(record["session"] == self.session for record in self.records.values())
+
+    def provenance(self):
+        """'40 trainings in 12 s, 25 now and 15 from the journal results/sweeps/x.jsonl' (or 'all from …')."""
+        total, now = len(self.records), self.trained_now
+        source = (f"all from the journal {self.path.name}" if now == 0 else "all trained now" if now == total
+                  else f"{now} trained now, {total - now} from the journal {self.path.name}")
+        return f"{total} trainings in {self.wall_time:.0f} s, {source}"
 
 
 def _keyed_call(key, call):
@@ -1916,7 +1924,7 @@ def run_sweep(train_fn, sweep_config, project="from-scratch-mlp", n_jobs=None, f
     metrics, status, seconds). Each training is appended to the journal results/sweeps/<name>.jsonl as it
     finishes: a re-run trains only what is not there (nothing, for a finished sweep of the same configuration),
     and force=True (or FORCE_SWEEPS=1) starts afresh. `.attrs`: 'wall_time' (s, over every session that
-    trained), 'cached' (nothing trained now) and 'trained_now'.
+    trained), 'cached' (nothing trained now), 'trained_now' and 'provenance' (one line saying so).
     """
     name = sweep_config.get("name", "sweep")
     journal = journal_for(name, {"sweep_config": sweep_config}, force)
@@ -1925,7 +1933,8 @@ def run_sweep(train_fn, sweep_config, project="from-scratch-mlp", n_jobs=None, f
     rows = [{**trainer.trained[index], **point, "trained_as": index}
             for point, index in zip(trainer.points, served_by)]
     table = pd.DataFrame(rows)
-    table.attrs.update(wall_time=journal.wall_time, cached=journal.trained_now == 0, trained_now=journal.trained_now)
+    table.attrs.update(wall_time=journal.wall_time, cached=journal.trained_now == 0, trained_now=journal.trained_now,
+                       provenance=journal.provenance())
     return table
 
 
@@ -2047,7 +2056,8 @@ def cross_validated_ranking(configs, split, task, metric, name, folds=5, patienc
     (StratifiedKFold for classes, KFold otherwise; in each fold 10 % of the training rows are held out for early
     stopping), scored by `metric` (a key of `evaluate`). Returns one row per config with the fold scores' mean and
     std, in the order given, and `cv_rank` (1 = best mean). Each fold's score goes to the journal
-    results/sweeps/<name>.jsonl as it finishes, as a sweep's trainings do (FORCE_SWEEPS=1 recomputes)."""
+    results/sweeps/<name>.jsonl as it finishes, as a sweep's trainings do (FORCE_SWEEPS=1 recomputes);
+    `.attrs['provenance']` says how many came from the journal."""
     from sklearn.model_selection import KFold, StratifiedKFold
     journal = journal_for(name, {"configs": configs, "task": task, "metric": metric, "folds": folds,
                                  "patience": patience, "seed": seed})
@@ -2065,7 +2075,9 @@ def cross_validated_ranking(configs, split, task, metric, name, folds=5, patienc
                      "fold_scores": fold_scores.tolist()})
     for rank, index in enumerate(np.argsort([-row[f"cv_{metric}_mean"] for row in rows], kind="stable"), 1):
         rows[index]["cv_rank"] = rank
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs.update(provenance=journal.provenance())
+    return table
 
 
 def _fit_history(model, split):

@@ -7,13 +7,15 @@
   KNN    Spotify: 91 200 training rows × 11 400 queries × 15 standardised features, k = 23,
          vs KNeighborsClassifier(algorithm='brute', n_jobs=-1).                   goal: ratio ≤ 1.0,
          predictions equal except where a distance tie at the k-th neighbour makes the neighbour set ambiguous.
+  W&B    wall time of the report's wine sweep (both cores) with W&B runs written offline against W&B disabled,
+         each in a fresh process.                                                 goal: ≤ 1.1
   Quality  final training loss and test score, ours vs scikit-learn's MLP with the same architecture, plain
          mini-batch SGD, learning rate, batch size and epochs, over seeds, on three data sets that ship with
          scikit-learn, for each hidden activation.            goal: ours ≥ scikit-learn's within one std
 
 Timing runs alternate ours and scikit-learn's and take the median of the repeats; run it on an idle machine
 (check `uptime`). Prints markdown tables and writes them to build/benchmark.md.
-Usage: python benchmarks/bench.py [--repeats N] [--only mlp|autoencoder|knn|quality] [--seeds N]
+Usage: python benchmarks/bench.py [--repeats N] [--only mlp|autoencoder|knn|wandb|quality] [--seeds N]
 """
 import argparse
 import os
@@ -108,6 +110,42 @@ def bench_autoencoder(repeats, epochs=3, batch_size=64):
              our_time / epochs, their_time / epochs, f"{epochs} epochs per repeat")]
 
 
+def sweep_seconds():
+    """Wall time of the report's wine sweep (384 points), recomputed (journal in a temporary folder)."""
+    import tempfile
+    from functools import partial
+    helpers.RESULTS_DIR = Path(tempfile.mkdtemp())
+    config = helpers.report_sweep_config("wine-mlp-grid", "val_accuracy", patience=20)
+    started = time.perf_counter()
+    helpers.run_sweep(partial(helpers.sweep_trial, split=helpers.wine_split(seed=0)), config,
+                      training_key=helpers.mlp_training_key, budget="epochs")
+    return time.perf_counter() - started
+
+
+def bench_wandb(repeats):
+    """The wine sweep in a fresh process with W&B offline (runs written to a temporary folder) and disabled,
+    alternating."""
+    import subprocess
+    import tempfile
+
+    def timed(mode):
+        def run():
+            with tempfile.TemporaryDirectory() as folder:
+                env = {**os.environ, "WANDB_MODE": mode, "WANDB_DIR": folder, "WANDB_SILENT": "true"}
+                output = subprocess.run([sys.executable, __file__, "--sweep-seconds"], env=env, check=True,
+                                        capture_output=True, text=True).stdout
+            return float(output.split()[-1])
+        return run
+    offline, disabled = timed("offline"), timed("disabled")
+    times = {offline: [], disabled: []}
+    for _ in range(repeats):
+        for variant in (offline, disabled):
+            times[variant].append(variant())
+    return [("wine sweep (384 points, 217 trainings): W&B offline (ours column) vs disabled",
+             statistics.median(times[offline]), statistics.median(times[disabled]),
+             "sweep wall time measured inside each process")]
+
+
 QUALITY_TRAINING = dict(hidden=(32, 32), learning_rate=0.01, batch_size=32, epochs=150)
 
 
@@ -193,9 +231,13 @@ def bench_quality(n_seeds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--only", choices=["mlp", "knn", "autoencoder", "quality"])
+    parser.add_argument("--only", choices=["mlp", "knn", "autoencoder", "wandb", "quality"])
+    parser.add_argument("--sweep-seconds", action="store_true", help=argparse.SUPPRESS)   # bench_wandb's worker
     parser.add_argument("--seeds", type=int, default=5, help="seeds per quality row (default 5)")
     args = parser.parse_args()
+    if args.sweep_seconds:
+        print(f"{sweep_seconds():.3f}")
+        return
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     slow_repeats = max(3, args.repeats // 2)          # AE and KNN take seconds a run; never fewer than 3
     lines = [f"Machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}; numpy {np.__version__}, "
@@ -207,6 +249,8 @@ def main():
         rows += bench_autoencoder(slow_repeats)
     if args.only in (None, "knn"):
         rows += bench_knn(slow_repeats)
+    if args.only in (None, "wandb"):
+        rows += bench_wandb(3)
     if rows:
         lines += ["", f"Speed: median of {args.repeats} repeats (AE and KNN: {slow_repeats}), ours and scikit-learn's "
                       "alternating.", "",
@@ -218,8 +262,7 @@ def main():
     table = "\n".join(lines)
     print(table)
     out = helpers.PROJECT_DIR / "build" / "benchmark.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(table + "\n")
+    helpers.write_atomic(out, table + "\n")
 
 
 if __name__ == "__main__":

@@ -53,6 +53,8 @@ def test_an_interrupted_sweep_resumes_and_trains_only_the_rest(monkeypatch, tmp_
     calls = []
     resumed = helpers.run_sweep(lambda config: calls.append(config) or train(config), GRID, n_jobs=1)
     assert len(calls) == 2 and not resumed.attrs["cached"] and resumed.attrs["trained_now"] == 2
+    assert resumed.attrs["provenance"].startswith("6 trainings in ")
+    assert resumed.attrs["provenance"].endswith("2 trained now, 4 from the journal resume.jsonl")
     monkeypatch.setattr(helpers, "RESULTS_DIR", tmp_path / "uninterrupted")
     assert comparable(resumed) == comparable(helpers.run_sweep(train, GRID, n_jobs=1))
 
@@ -61,7 +63,7 @@ def test_a_finished_sweep_is_reused_and_force_starts_afresh():
     helpers.run_sweep(train, GRID, n_jobs=2)
     calls = []
     again = helpers.run_sweep(lambda config: calls.append(config) or train(config), GRID, n_jobs=1)
-    assert calls == [] and again.attrs["cached"]
+    assert calls == [] and again.attrs["cached"] and again.attrs["provenance"].endswith("all from the journal resume.jsonl")
     helpers.run_sweep(lambda config: calls.append(config) or train(config), GRID, n_jobs=1, force=True)
     assert len(calls) == 6
 
