@@ -1,8 +1,8 @@
 # Reproducible ML report: every target sets up what it needs, so each works on a fresh clone.
-#   make report            set up, fetch data, run notebooks 01-04 headless, export HTML into build/html/,
-#                          write report.md (+ README results table), report.html and build/report.pdf (the PDF
+#   make report            set up, fetch data, run notebooks 01-05 headless, export HTML into build/html/,
+#                          assemble report.md (+ README results table), report.html and build/report.pdf (the PDF
 #                          only where Chrome/Chromium is or can be installed; otherwise it says how to get it)
-#   make pdf               print build/report.pdf from the results; fails if no browser can print it
+#   make pdf               print build/report.pdf from the executed notebooks; fails if no browser can
 #   make lab               open the notebooks in JupyterLab with the project's environment
 #   make report QUICK=1    the same on small grids and subsampled data (minutes), into build/quick/
 #   make report FORCE_SWEEPS=1   recompute the W&B sweeps instead of reusing results/sweeps/
@@ -35,10 +35,10 @@ test: setup data
 	$(BIN)/python -m pytest -q tests
 
 report: notebooks chromium
-	$(BIN)/python notebooks/render_report.py --pdf-if-possible
+	$(BIN)/python notebooks/export.py --pdf-if-possible
 
 pdf: setup
-	$(BIN)/python notebooks/render_report.py --pdf
+	$(BIN)/python notebooks/export.py --pdf
 
 lab: setup data
 	$(BIN)/python -m jupyter lab notebooks/
@@ -52,7 +52,7 @@ verify: setup data
 # The PDF is printed by headless Chrome/Chromium. When none is found, root on a Debian-like machine installs
 # Debian's chromium; anywhere else `make report` goes on without the PDF and says how to get it.
 chromium: setup
-	@$(BIN)/python notebooks/render_report.py --find-browser >/dev/null || { \
+	@$(BIN)/python notebooks/export.py --find-browser >/dev/null || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 			echo "installing chromium (apt-get) for the PDF export"; \
 			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core \

@@ -1,0 +1,196 @@
+"""Assemble the report from the executed notebooks: report.md, report.html, the PDF and README's results table.
+
+The notebooks are the report. Their markdown cells and the markdown their code cells display (helpers.show,
+show_table, show_figure) become report.md; code, printed output and the notebooks' own tables and plots stay in
+the notebooks. Cells tagged `notebook-only` are left out; the output of the cell tagged `headline` is also copied
+into README.md. Sections are ordered by their number, so notebook 03's section 3.5 sits inside notebook 02's
+section 3; unnumbered sections of 05_summary (title, headline) come first.
+
+Usage: python notebooks/export.py [--pdf | --pdf-if-possible | --find-browser]
+(QUICK=1: from build/quick/notebooks into build/quick/; the committed outputs are never touched.)
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbconvert import MarkdownExporter
+from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+import helpers  # noqa: E402  (QUICK and OUTPUT_DIR: where the notebooks wrote their outputs)
+
+README_MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
+SECTION_HEADING = re.compile(r"^#{1,3} (\d+)(?:\.(\d+))?", re.MULTILINE)
+ANY_HEADING = re.compile(r"^(?=#{1,3} )", re.MULTILINE)
+
+
+class ReportOutputs(Preprocessor):
+    """Keep, of every code cell's outputs, only what the report shows: displayed markdown, and figures shown by
+    helpers.show_figure, turned into a link to their file in figures/."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            cell.outputs = [kept for kept in map(self.report_output, cell.outputs) if kept is not None]
+        return cell, resources
+
+    @staticmethod
+    def report_output(output):
+        if output.output_type not in ("display_data", "execute_result"):
+            return None
+        figure = output.get("metadata", {}).get("report_figure")
+        if figure:
+            markdown = f"![{figure['caption']}]({figure['path']})"
+        elif "text/markdown" in output.get("data", {}):
+            markdown = output.data["text/markdown"]
+        else:
+            return None
+        return nbformat.v4.new_output("display_data", data={"text/markdown": markdown})
+
+
+def notebook_markdown(notebook):
+    """The report's part of one executed notebook, as markdown."""
+    exporter = MarkdownExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"notebook-only"}), enabled=True)
+    exporter.register_preprocessor(ReportOutputs(), enabled=True)
+    markdown, _ = exporter.from_notebook_node(notebook)
+    return markdown
+
+
+def section_key(chunk):
+    """(0,) for an unnumbered part (title, headline), (major, minor) for '### 2.3 …'."""
+    match = SECTION_HEADING.match(chunk)
+    return (int(match.group(1)), int(match.group(2) or 0)) if match else (0,)
+
+
+def assemble(notebooks):
+    """report.md's text: every notebook's report part, cut at its headings and ordered by section number."""
+    chunks = []
+    for notebook in notebooks:
+        chunks += [chunk.strip() for chunk in ANY_HEADING.split(notebook_markdown(notebook)) if chunk.strip()]
+    ordered = sorted(chunks, key=section_key)                 # stable: a section's parts keep their order
+    return re.sub(r"\n{3,}", "\n\n", "\n\n".join(ordered)) + "\n"
+
+
+def tagged_markdown(notebooks, tag):
+    """The markdown output of the cell tagged `tag` (the headline table), or None."""
+    for notebook in notebooks:
+        for cell in notebook.cells:
+            if tag in cell.metadata.get("tags", []):
+                outputs = [ReportOutputs.report_output(output) for output in cell.get("outputs", [])]
+                return "\n\n".join(output.data["text/markdown"] for output in outputs if output is not None)
+    return None
+
+
+def update_readme(headline, readme=PROJECT_DIR / "README.md"):
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.index(README_MARKERS[0]) + len(README_MARKERS[0]), text.index(README_MARKERS[1])
+    helpers.write_atomic(readme, text[:start] + "\n" + headline.strip() + "\n" + text[end:])
+
+
+def executed_notebooks(build_dir):
+    """The executed copies of the numbered notebooks, summary first (its title opens the report)."""
+    paths = sorted((build_dir / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if not paths:
+        raise FileNotFoundError(f"no executed notebooks in {build_dir / 'notebooks'}: run `make notebooks` first.")
+    paths.sort(key=lambda path: not path.name.startswith("05_"))
+    return [nbformat.read(path, as_version=4) for path in paths]
+
+
+# --- HTML and PDF --------------------------------------------------------------------------------------------
+BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+BROWSER_PATHS = ("/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+                 "/Applications/Chromium.app/Contents/MacOS/Chromium")
+PDF_HINT = ("install Chrome or Chromium (Debian/Ubuntu as root: apt-get install chromium; macOS: brew install --cask "
+            "chromium), then run `make pdf`")
+# $…$ formulas; an opening $ followed by a digit is money ($1000s), not mathematics.
+INLINE_MATH = re.compile(r"(?<![\w$])\$(?!\d)([^$\n]+?)\$")
+STYLE = ("body{font-family:'DejaVu Sans',sans-serif;font-size:10.5pt;max-width:46em;margin:auto;line-height:1.4}"
+         "table{border-collapse:collapse;font-size:7.5pt;margin:0.6em 0;max-width:100%}"
+         "td,th{border:1px solid #bbb;padding:2px 4px;overflow-wrap:anywhere}"
+         "img{max-width:100%;max-height:10cm;display:block;margin:0.4em auto}"
+         "h1,h2{page-break-after:avoid}tr,img{page-break-inside:avoid}")
+
+
+def find_browser():
+    """A Chrome/Chromium executable under its usual names (PATH) or macOS application paths, or None."""
+    for name in BROWSER_NAMES:
+        if shutil.which(name):
+            return shutil.which(name)
+    return next((path for path in BROWSER_PATHS if Path(path).is_file()), None)
+
+
+def math_to_mathml(markdown):
+    """Every $…$ formula as MathML, which browsers render without a network connection."""
+    from latex2mathml.converter import convert
+    return INLINE_MATH.sub(lambda match: convert(match.group(1)), markdown)
+
+
+def write_html(markdown_path):
+    """report.md → report.html beside it (mistune, installed with nbconvert), styled for reading and printing."""
+    import mistune
+    body = mistune.create_markdown(plugins=["table"], escape=False)(
+        math_to_mathml(markdown_path.read_text(encoding="utf-8")))
+    html = markdown_path.with_suffix(".html")
+    helpers.write_atomic(html, "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Report</title>"
+                               f"<style>{STYLE}</style></head><body>{body}</body></html>")
+    return html
+
+
+def print_pdf(html, pdf_path, browser):
+    """Print an HTML file to PDF with headless Chrome/Chromium (into a temporary name, renamed when complete)."""
+    pdf_path.parent.mkdir(parents=True, exist_ok=True)
+    printed = pdf_path.with_name(f".{pdf_path.name}.part")
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={printed}",
+                        html.as_uri()], check=True, capture_output=True, timeout=180)
+    os.replace(printed, pdf_path)
+    return pdf_path
+
+
+def build_dir():
+    if os.environ.get("OUTPUT_DIR"):
+        return Path(os.environ["OUTPUT_DIR"]) / "build"
+    return PROJECT_DIR / "build" / ("quick" if helpers.QUICK else "")
+
+
+def main(argv):
+    """--find-browser: print the browser's path (exit 1 if none); --pdf: also print the PDF, failing if no browser
+    can; --pdf-if-possible: print it when a browser is found, otherwise say how to get it and succeed (report.md and
+    the HTML are written either way)."""
+    if "--find-browser" in argv:
+        browser = find_browser()
+        print(browser or f"no Chrome/Chromium found: {PDF_HINT}")
+        return 0 if browser else 1
+    notebooks = executed_notebooks(build_dir())
+    report = helpers.OUTPUT_DIR / "report.md"
+    helpers.write_atomic(report, assemble(notebooks))
+    html = write_html(report)
+    print(f"wrote {report} and {html.name}")
+    headline = tagged_markdown(notebooks, "headline")
+    if not helpers.QUICK and not os.environ.get("OUTPUT_DIR") and headline:
+        update_readme(headline)
+        print("updated the results table in README.md")
+    if "--pdf" in argv or "--pdf-if-possible" in argv:
+        browser = find_browser()
+        if browser is None:
+            message = f"no Chrome/Chromium found, so no PDF: {PDF_HINT}."
+            if "--pdf" in argv:
+                print(f"ERROR: {message}", file=sys.stderr)
+                return 1
+            print(f"PDF skipped: {message}")
+            return 0
+        pdf = print_pdf(html, build_dir() / "report.pdf", browser)
+        print(f"wrote {pdf}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,94 @@
+"""notebooks/export.py: report.md assembled from executed notebooks, as the reader sees them."""
+import nbformat
+import pytest
+
+from conftest import PROJECT_DIR, load_script
+
+export = load_script("notebooks/export.py")
+
+
+def executed(*cells):
+    """A notebook whose code cells already hold outputs, as nbclient leaves them."""
+    notebook = nbformat.v4.new_notebook()
+    for kind, source, outputs, tags in cells:
+        cell = (nbformat.v4.new_markdown_cell(source) if kind == "markdown" else
+                nbformat.v4.new_code_cell(source, outputs=outputs))
+        cell.metadata["tags"] = tags
+        notebook.cells.append(cell)
+    return notebook
+
+
+def markdown_output(text, metadata=None):
+    return nbformat.v4.new_output("display_data", data={"text/markdown": text, "text/plain": "<Markdown>"},
+                                  metadata=metadata or {})
+
+
+FIGURE = nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Image>"},
+                                metadata={"report_figure": {"path": "figures/x.png", "caption": "Figure X — a plot"}})
+SUMMARY = executed(("markdown", "# Title\n\nIntro.", [], []),
+                   ("code", "helpers.show(table)", [markdown_output("| a |\n|---|\n| 1 |")], ["headline"]),
+                   ("markdown", "## 5 Against the original", [], []))
+SECTION_TWO = executed(("markdown", "# 01 · notebook title", [], ["notebook-only"]),
+                       ("code", "secret_code = 1\nprint('progress')", [nbformat.v4.new_output("stream", text="progress")],
+                        []),
+                       ("markdown", "## 2 Wine\n\n### 2.1 Data", [], []),
+                       ("code", "helpers.show_figure('x', 'Figure X — a plot')", [FIGURE, markdown_output("*Figure X*")],
+                        []),
+                       ("markdown", "### 3.5 Diabetes (from another notebook)", [], []))
+SECTION_THREE = executed(("markdown", "## 3 Housing\n\n### 3.1 Data", [], []),
+                         ("markdown", "### 3.6 Hard houses", [], []))
+
+
+def test_the_report_takes_markdown_and_shown_outputs_only_in_section_order():
+    report = export.assemble([SUMMARY, SECTION_TWO, SECTION_THREE])
+    headings = [line for line in report.splitlines() if line.startswith("#")]
+    assert headings == ["# Title", "## 2 Wine", "### 2.1 Data", "## 3 Housing", "### 3.1 Data",
+                        "### 3.5 Diabetes (from another notebook)", "### 3.6 Hard houses", "## 5 Against the original"]
+    assert "![Figure X — a plot](figures/x.png)" in report and "| a |" in report
+    for hidden in ("secret_code", "progress", "notebook title", "iVBOR", "<Markdown>", "```"):
+        assert hidden not in report
+
+
+def test_the_headline_is_the_tagged_cells_output():
+    assert export.tagged_markdown([SECTION_TWO, SUMMARY], "headline") == "| a |\n|---|\n| 1 |"
+
+
+def test_without_executed_notebooks_the_error_says_what_to_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match="make notebooks"):
+        export.executed_notebooks(tmp_path)
+
+
+def test_without_a_browser_the_report_and_html_are_written_and_the_pdf_is_explained(tmp_path, monkeypatch, capsys):
+    """On a machine with no Chrome/Chromium: --pdf-if-possible (what `make report` runs) writes report.md and the
+    HTML and succeeds with one line on how to get the PDF; --pdf (what `make pdf` runs) fails loudly."""
+    (tmp_path / "build" / "notebooks").mkdir(parents=True)
+    nbformat.write(SUMMARY, tmp_path / "build" / "notebooks" / "05_summary.ipynb")
+    monkeypatch.setenv("OUTPUT_DIR", str(tmp_path))                     # leaves README.md alone
+    monkeypatch.setattr(export.helpers, "OUTPUT_DIR", tmp_path)
+    monkeypatch.setattr(export, "find_browser", lambda: None)
+    assert export.main(["--pdf-if-possible"]) == 0
+    assert (tmp_path / "report.md").read_text().startswith("# Title") and (tmp_path / "report.html").is_file()
+    assert "PDF skipped: no Chrome/Chromium found" in capsys.readouterr().out
+    assert export.main(["--pdf"]) == 1
+    assert "ERROR: no Chrome/Chromium found, so no PDF" in capsys.readouterr().err
+
+
+def test_browsers_are_found_under_their_usual_names(monkeypatch, tmp_path):
+    fake = tmp_path / "google-chrome"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert export.find_browser() == str(fake)
+
+
+def test_verify_compares_by_kind_and_skips_timings():
+    verify = load_script("notebooks/verify.py")
+    committed = {"accuracy": 0.62, "epochs_run": 40, "train seconds": 70.0, "missing": float("nan"), "name": "relu",
+                 "rows": [{"mse": 12.0}]}
+    close = {"accuracy": 0.63, "epochs_run": 40, "train seconds": 90.0, "missing": float("nan"), "name": "relu",
+             "rows": [{"mse": 12.1}]}
+    assert all(row[-1] for row in verify.compare(committed, close, "r"))
+    assert not any("seconds" in row[1] for row in verify.compare(committed, close, "r"))
+    far = {**close, "accuracy": 0.70, "epochs_run": 41, "name": "tanh", "rows": [{"mse": 15.0}]}
+    failed = {row[1] for row in verify.compare(committed, far, "r") if not row[-1]}
+    assert failed == {"accuracy", "epochs_run", "name", "rows/0/mse"}
