@@ -32,10 +32,12 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import SimpleNamespace
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -187,6 +189,11 @@ class Journal:
         return f"{total} trainings in {self.wall_time:.0f} s, {source}"
 
 
+def _workers(n_jobs):
+    """Parallel workers for `n_jobs`: None or -1 means every core."""
+    return os.cpu_count() if n_jobs in (None, -1) else n_jobs
+
+
 def _keyed_call(key, call):
     return key, call()
 
@@ -199,7 +206,7 @@ def run_journaled(journal, calls, n_jobs=None, progress=None):
     todo = [key for key in calls if key not in journal]
     if todo:
         jobs = (delayed(_keyed_call)(key, calls[key]) for key in todo)
-        for key, result in Parallel(n_jobs=n_jobs or os.cpu_count(), return_as="generator_unordered")(jobs):
+        for key, result in Parallel(n_jobs=_workers(n_jobs), return_as="generator_unordered")(jobs):
             journal.record(key, result)
             if progress is not None:
                 progress.update()
@@ -775,12 +782,17 @@ class Adam:
 
 
 # name -> (update rule, rows per step as a function of the configured batch size and the training-set size)
+class Optimizer(NamedTuple):
+    update_rule: type                 # built with the learning rate
+    rows_per_step: Callable           # (batch_size, n_rows) -> rows in one update
+
+
 OPTIMIZERS = {
-    "sgd": (GradientDescent, lambda batch_size, n_rows: 1),
-    "batch_gd": (GradientDescent, lambda batch_size, n_rows: n_rows),
-    "mini_batch_gd": (GradientDescent, lambda batch_size, n_rows: batch_size),
-    "momentum": (Momentum, lambda batch_size, n_rows: batch_size),
-    "adam": (Adam, lambda batch_size, n_rows: batch_size),
+    "sgd": Optimizer(GradientDescent, lambda batch_size, n_rows: 1),
+    "batch_gd": Optimizer(GradientDescent, lambda batch_size, n_rows: n_rows),
+    "mini_batch_gd": Optimizer(GradientDescent, lambda batch_size, n_rows: batch_size),
+    "momentum": Optimizer(Momentum, lambda batch_size, n_rows: batch_size),
+    "adam": Optimizer(Adam, lambda batch_size, n_rows: batch_size),
 }
 
 
@@ -1327,32 +1339,36 @@ class MLP(BaseEstimator):
         return pd.DataFrame(rows).sort_values(["layer", "parameter"], ascending=[True, False], ignore_index=True)
 
 
-def _init_fixing_task(task):
-    """An __init__ taking MLP's parameters except `task`, which it fixes. scikit-learn reads an estimator's
-    parameters from its __init__ signature, so each task's class needs a signature of its own."""
+def _init_without(*fixed):
+    """MLP's __init__ without the parameters `fixed`, which the subclass holds as class attributes (as AutoEncoder
+    does). scikit-learn reads an estimator's parameters from its __init__ signature, so a fixed value must not
+    appear there."""
     signature = inspect.signature(MLP.__init__)
-    own = signature.replace(parameters=[p for name, p in signature.parameters.items() if name != "task"])
+    kept = signature.replace(parameters=[p for name, p in signature.parameters.items() if name not in fixed])
 
     def __init__(self, *args, **kwargs):
-        arguments = own.bind(self, *args, **kwargs)
+        arguments = kept.bind(self, *args, **kwargs)
         arguments.apply_defaults()
-        MLP.__init__(**arguments.arguments, task=task)
+        for name, value in list(arguments.arguments.items())[1:]:
+            setattr(self, name, value)
 
-    __init__.__signature__ = own
+    __init__.__signature__ = kept
     return __init__
 
 
 class MLPClassifier(ClassifierMixin, MLP):
     """MLP with task='classification' (softmax, or one sigmoid unit for two classes); score is accuracy."""
-    __init__ = _init_fixing_task("classification")
-    score = MLP.score       # the mixin's accuracy, with this engine's checks of y
+    task = "classification"
+    __init__ = _init_without("task")
+    score = MLP.score       # MLP's accuracy (this engine's checks of y), not the mixin's
 
 
 class MultiLabelMLPClassifier(ClassifierMixin, MLP):
     """MLP with task='multilabel': one sigmoid per label, binary cross-entropy, decision `threshold`. score is
     Hamming accuracy (see MAIN_METRIC), not scikit-learn's exact-match accuracy."""
-    __init__ = _init_fixing_task("multilabel")
-    score = MLP.score
+    task = "multilabel"
+    __init__ = _init_without("task")
+    score = MLP.score       # Hamming accuracy, not the mixin's exact match
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1363,8 +1379,9 @@ class MultiLabelMLPClassifier(ClassifierMixin, MLP):
 
 class MLPRegressor(RegressorMixin, MLP):
     """MLP with task='regression': linear output and (half) mean squared error; score is R²."""
-    __init__ = _init_fixing_task("regression")
-    score = MLP.score       # the mixin's R², with this engine's checks of y (e.g. its number of columns)
+    task = "regression"
+    __init__ = _init_without("task")
+    score = MLP.score       # MLP's R² (this engine's checks of y, e.g. its number of columns), not the mixin's
 
 
 class SeedEnsemble(ClassifierMixin, BaseEstimator):
@@ -1455,8 +1472,6 @@ class AutoEncoder(TransformerMixin, MLP):
         for layer in range(len(self.hidden_widths_) // 2 + 1):
             codes = self._layer(layer, codes)
         return codes
-
-    get_latent = transform
 
     def reconstruct(self, X):
         """Decoder(encoder(X)), shape like X."""
@@ -1707,7 +1722,7 @@ class KNN(ClassifierMixin, BaseEstimator):
         X = np.ldexp(X, -self._exponent)
         blocks = [X[start:start + self.block_size] for start in range(0, len(X), self.block_size)]
         from threadpoolctl import threadpool_limits
-        threads = os.cpu_count() if self.n_jobs in (None, -1) else self.n_jobs
+        threads = _workers(self.n_jobs)
         # One BLAS thread per worker: the workers already occupy every core.
         with threadpool_limits(1), ThreadPoolExecutor(threads) as pool, np.errstate(over="ignore", invalid="ignore"):
             results = list(pool.map(self._block_neighbours, blocks))
@@ -1767,7 +1782,7 @@ def sklearn_twin(config, task, n_train, seed=0, patience=20):
     return model(hidden_layer_sizes=tuple(config["hidden_layers"]), activation=SKLEARN_ACTIVATION[config["activation"]],
                  solver="adam" if optimizer == "adam" else "sgd", momentum=0.9 if optimizer == "momentum" else 0.0,
                  nesterovs_momentum=False, alpha=0.0, learning_rate_init=config["learning_rate"],
-                 batch_size=OPTIMIZERS[optimizer][1](config["batch_size"], n_train), max_iter=config["epochs"],
+                 batch_size=OPTIMIZERS[optimizer].rows_per_step(config["batch_size"], n_train), max_iter=config["epochs"],
                  early_stopping=True, n_iter_no_change=patience, random_state=seed)
 
 
@@ -1945,13 +1960,14 @@ class _SweepTrainer:
     def __init__(self, train_fn, points, project, name, n_jobs, training_key, journal):
         self.train_fn, self.points, self.project, self.name = train_fn, points, project, name
         self.n_jobs, self.training_key, self.journal = n_jobs, training_key, journal
-        self.first_of_identity = {}
+        self.first_point_of = {}            # training signature → the first point with it
         # For every point, the first point that trains identically (itself if none comes before).
-        self.source = [self.first_of_identity.setdefault(self.identity(point), index)
-                       for index, point in enumerate(points)]
+        self.trains_as = [self.first_point_of.setdefault(self.signature(point), index)
+                          for index, point in enumerate(points)]
         self.trained = {}
 
-    def identity(self, point):
+    def signature(self, point):
+        """Equal for points that train the same network (training_key), as text."""
         return json.dumps(self.training_key(point) if self.training_key else point, sort_keys=True)
 
     def train(self, indices, progress):
@@ -1962,29 +1978,30 @@ class _SweepTrainer:
     def run(self, budget):
         """Train what must be trained; return, for every point, the index of the training that serves it."""
         from tqdm.auto import tqdm
-        own = sorted(set(self.source))
-        reused = {}
-        with tqdm(total=len(own), initial=sum(index in self.journal for index in own),
+        distinct = sorted(set(self.trains_as))
+        served_by_longer = {}
+        with tqdm(total=len(distinct), initial=sum(index in self.journal for index in distinct),
                   desc=f"sweep {self.name}") as progress:
             if budget is None:
-                self.train(own, progress)
+                self.train(distinct, progress)
             else:
                 longest = max(point[budget] for point in self.points)
-                self.train([index for index in own if self.points[index][budget] == longest], progress)
-                reused = self.reusable(own, budget, longest)
-                progress.total -= len(reused)
-                self.train([index for index in own if index not in self.trained and index not in reused], progress)
-        return [reused.get(index, index) for index in self.source]
+                self.train([index for index in distinct if self.points[index][budget] == longest], progress)
+                served_by_longer = self.served_by_longer_runs(distinct, budget, longest)
+                progress.total -= len(served_by_longer)
+                self.train([index for index in distinct
+                            if index not in self.trained and index not in served_by_longer], progress)
+        return [served_by_longer.get(index, index) for index in self.trains_as]
 
-    def reusable(self, own, budget, longest):
+    def served_by_longer_runs(self, distinct, budget, longest):
         """Smaller-budget points whose longest-budget twin stopped early within their budget → that twin."""
-        reused = {}
-        for index in (index for index in own if self.points[index][budget] != longest):
-            parent = self.first_of_identity.get(self.identity({**self.points[index], budget: longest}))
-            row = self.trained.get(parent)
+        served = {}
+        for index in (index for index in distinct if self.points[index][budget] != longest):
+            twin = self.first_point_of.get(self.signature({**self.points[index], budget: longest}))
+            row = self.trained.get(twin)
             if row and row["status"] != "failed" and row.get(f"{budget}_run", np.inf) <= self.points[index][budget]:
-                reused[index] = parent
-        return reused
+                served[index] = twin
+        return served
 
 
 def sweep_trial(config, split, task="classification"):
@@ -2080,6 +2097,23 @@ def cross_validated_ranking(configs, split, task, metric, name, folds=5, patienc
     return table
 
 
+def cv_second_stage(distinct, split, task, metric, name, candidates, folds, hyperparameters=SWEEP_HYPERPARAMETERS):
+    """The best `candidates` distinct trainings of a sweep (distinct_trainings' order) re-scored by `folds`-fold
+    cross-validation on training + validation rows. Returns (table: hyperparameters, validation score and rank,
+    fold mean and std, cv_rank; the configuration cross-validation ranks first). `.attrs['provenance']` as in
+    cross_validated_ranking."""
+    top = distinct.head(candidates).reset_index(drop=True)
+    ranking = cross_validated_ranking(top[hyperparameters].to_dict("records"), split, task, metric, name=name,
+                                      folds=folds)
+    table = top[hyperparameters + [f"val_{metric}"]].assign(
+        validation_rank=range(1, len(top) + 1), cv_rank=ranking.cv_rank,
+        **{f"cv_{metric}_mean": ranking[f"cv_{metric}_mean"], f"cv_{metric}_std": ranking[f"cv_{metric}_std"]})
+    table = table[hyperparameters + [f"val_{metric}", "validation_rank", f"cv_{metric}_mean", f"cv_{metric}_std",
+                                     "cv_rank"]]
+    table.attrs.update(provenance=ranking.attrs["provenance"])
+    return table, table.sort_values("cv_rank").iloc[0][hyperparameters].to_dict()
+
+
 def _fit_history(model, split):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -2092,7 +2126,7 @@ def one_change_curves(config, split, task, parameter, values, n_jobs=None, **fix
     from joblib import Parallel, delayed
     base = {**config, **fixed, "patience": None}
     models = [mlp_from_config({**base, parameter: value}, task) for value in values]
-    histories = Parallel(n_jobs=n_jobs or os.cpu_count())(delayed(_fit_history)(model, split) for model in models)
+    histories = Parallel(n_jobs=_workers(n_jobs))(delayed(_fit_history)(model, split) for model in models)
     return {f"{parameter}={value}": history for value, history in zip(values, histories)}
 
 
@@ -2137,7 +2171,7 @@ def fit_in_parallel(fits, n_jobs=None, threads=False):
     from joblib import Parallel, delayed
     from threadpoolctl import threadpool_limits
     with threadpool_limits(1):
-        fitted = Parallel(n_jobs=n_jobs or os.cpu_count(), backend="threading" if threads else "loky")(
+        fitted = Parallel(n_jobs=_workers(n_jobs), backend="threading" if threads else "loky")(
             delayed(_timed_fit)(model, args) for model, args in fits.values())
     return dict(zip(fits, fitted))
 
@@ -2160,7 +2194,7 @@ def compare_over_seeds(make_split, models, task, seeds, scores=None, n_jobs=None
     models) and scored on the test split by `scores(model, split)` (default: `evaluate` on its predictions). Seeds
     run in parallel. Returns (one row per seed and model, mean and std per model)."""
     from joblib import Parallel, delayed
-    per_seed_rows = Parallel(n_jobs=n_jobs or os.cpu_count())(
+    per_seed_rows = Parallel(n_jobs=_workers(n_jobs))(
         delayed(_seed_scores)(make_split, models, task, seed, scores) for seed in seeds)
     per_seed = pd.DataFrame([row for rows in per_seed_rows for row in rows])
     summary = per_seed.drop(columns="seed").groupby("model", sort=False).agg(["mean", "std"])
@@ -2277,6 +2311,16 @@ def plot_sweep_effects(table, parameters, metric, title=None):
 #     show(f"…{helpers.above_below(ours, theirs)}…"), a table with show_table and a saved figure with show_figure;
 #     notebooks/export.py assembles report.md from those outputs and the markdown cells.
 # ----------------------------------------------------------------------------------------------------------------
+# The names of the table rows that sentences look up; the notebooks name their rows with these, so that renaming
+# a row is one edit here.
+ROWS = SimpleNamespace(
+    mlp="this MLP", sklearn_mlp="scikit-learn MLP", forest="random forest", majority="majority class",
+    linear="linear regression", no_label="all zeros",
+    full="full 15-d", code="autoencoder 9-d", pca="PCA 9-d", small_pca="PCA 7-d",            # Spotify features
+    genre_mlp="MLP on full 15-d", genre_mlp_code="MLP on autoencoder 9-d", genre_knn="KNN on full 15-d",
+    genre_forest="random forest on full 15-d (scikit-learn defaults)")
+
+
 def show(markdown):
     """Display computed prose as markdown: the notebook shows it, and the report takes it as it is."""
     from IPython.display import Markdown, display
@@ -2431,7 +2475,7 @@ def listing(items):
 
 
 # --- sentences: each states one comparison, its words computed from the numbers ----------------------------------
-def forest_sentence(summary, metric="accuracy", ours="this MLP", forest="random forest"):
+def forest_sentence(summary, metric="accuracy", ours=ROWS.mlp, forest=ROWS.forest):
     """Where the MLP stands against the random forest, over seeds."""
     mlp, trees = find(summary, model=ours)["mean"], find(summary, model=forest)["mean"]
     gap = f"{points(trees - mlp)}" if metric == "accuracy" else f"{abs(trees - mlp):.3f}"
@@ -2539,7 +2583,7 @@ def curve_sentence(curve):
             f"{listing(below)}")
 
 
-def speed_sentence(mlp_rows, mlp="MLP on full 15-d", knn="KNN on full 15-d"):
+def speed_sentence(mlp_rows, mlp=ROWS.genre_mlp, knn=ROWS.genre_knn):
     """Inference time of the MLP against KNN on the same test tracks."""
     ours, theirs = find(mlp_rows, model=mlp)["inference seconds"], find(mlp_rows, model=knn)["inference seconds"]
     return (f"the MLP predicts all test tracks in {number(ours, 2)} s, {ratio_words(ours, theirs, 'as long')} KNN "
@@ -2548,7 +2592,7 @@ def speed_sentence(mlp_rows, mlp="MLP on full 15-d", knn="KNN on full 15-d"):
 
 def zeros_sentence(comparison):
     """Hamming accuracy of the MLP against predicting no label at all."""
-    mlp, zeros = find(comparison, model="this MLP"), find(comparison, model="all zeros")
+    mlp, zeros = find(comparison, model=ROWS.mlp), find(comparison, model=ROWS.no_label)
     ours, none = mlp["hamming_accuracy"], zeros["hamming_accuracy"]
     return (f"the MLP's Hamming accuracy ({number(ours)}) is {above_below(ours, none)} that of predicting no label at "
             f"all ({number(none)})")
@@ -2569,10 +2613,10 @@ def original_table(r1, r2, r3, r4):
     """The original's headline figures beside ours, one row each, with why they differ."""
     o = ORIGINAL
     test_run = find(r2["test_run"]["scores"], split="test")
-    housing = find(r2["test"]["comparison"], model="this MLP")
-    ae = find(r4["reduction"]["table"], method="autoencoder 9-d")
+    housing = find(r2["test"]["comparison"], model=ROWS.mlp)
+    ae = find(r4["reduction"]["table"], method=ROWS.code)
     knn = {row["features"]: row for row in r4["knn"]}
-    multilabel = find(r1["multilabel"]["comparison"], model="this MLP")
+    multilabel = find(r1["multilabel"]["comparison"], model=ROWS.mlp)
     best = find(r1["sweep"]["top20"], **{name: r1["sweep"]["best_by_validation"][name] for name in ("optimizer",
                                                                                                      "activation")})
     rows = [
@@ -2589,11 +2633,11 @@ def original_table(r1, r2, r3, r4):
          "cross-validation"),
         ("2.4", "selected wine model, test accuracy", number(o["wine_selected"]["test_accuracy"]),
          f"{number(r1['test']['scores']['accuracy'])} (mean over seeds "
-         f"{number(find(r1['over_seeds']['summary'], model='this MLP')['mean'])})",
+         f"{number(find(r1['over_seeds']['summary'], model=ROWS.mlp)['mean'])})",
          "different selected configuration; one split against the mean of several"),
         ("2.6", "multi-label \"accuracy\" (single labels right)", number(o["multilabel"]["test_accuracy"]),
          f"{number(multilabel['hamming_accuracy'])} (predicting no label: "
-         f"{number(find(r1['multilabel']['comparison'], model='all zeros')['hamming_accuracy'])})",
+         f"{number(find(r1['multilabel']['comparison'], model=ROWS.no_label)['hamming_accuracy'])})",
          "the measure flatters every model; exact match and F1 are in section 2.6"),
         ("3.2", "housing test run, test MSE / MAE / R²",
          " / ".join(number(o["housing_test_run"][key]) for key in ("test_mse", "test_mae", "test_r2")),
@@ -2614,10 +2658,10 @@ def original_table(r1, r2, r3, r4):
          f"{number(o['knn']['autoencoder_accuracy'])} ({number(o['knn']['autoencoder_seconds'], 1)}) / "
          f"{number(o['knn']['pca7_accuracy'])} ({number(o['knn']['pca7_seconds'], 1)})",
          " / ".join(f"{number(knn[name]['accuracy'])} ({number(knn[name]['inference seconds'], 1)})"
-                    for name in ("full 15-d", "autoencoder 9-d", "PCA 7-d")),
+                    for name in (ROWS.full, ROWS.code, ROWS.small_pca)),
          "same k and metric; our KNN is vectorised and multi-threaded, hence the seconds"),
         ("4.4", "Spotify MLP, test accuracy", number(o["spotify_mlp"]["accuracy"]),
-         number(find(r4["mlp"], model="MLP on full 15-d")["accuracy"]), "different architecture and training budget"),
+         number(find(r4["mlp"], model=ROWS.genre_mlp)["accuracy"]), "different architecture and training budget"),
     ]
     return markdown_table([dict(zip(["section", "figure", "original", "this project", "why they differ"], row))
                   for row in rows])
@@ -2625,8 +2669,8 @@ def original_table(r1, r2, r3, r4):
 
 def original_claims(r1, r2, r3, r4):
     """The original's claims checked against our evidence, one bullet each."""
-    mlp = find(r4["mlp"], model="MLP on full 15-d")
-    knn = find(r4["mlp"], model="KNN on full 15-d")
+    mlp = find(r4["mlp"], model=ROWS.genre_mlp)
+    knn = find(r4["mlp"], model=ROWS.genre_knn)
     return "\n".join([
         f"- {convergence_claim(r3['convergence'])} (section 3.5, its table and figure 3.6).",
         f"- Section 3.3: {'; '.join(housing_claims(r2['sweep']['effects']))} (section 3.3, effect table).",
@@ -2686,7 +2730,7 @@ def spread_sentence(summary, models, metric="accuracy"):
 
 
 def precision_recall_sentence(comparison):
-    mlp = find(comparison, model="this MLP")
+    mlp = find(comparison, model=ROWS.mlp)
     precision, recall = mlp["precision_micro"], mlp["recall_micro"]
     return (f"micro-averaged precision ({number(precision)}) is {higher_lower(precision, recall)} recall "
             f"({number(recall)})")
@@ -2701,13 +2745,13 @@ def cap_sentence(hardest, describe):
 
 def reduction_sentence(knn, reduction):
     """Accuracy kept by each reduced representation, and whether it follows reconstruction quality."""
-    full = find(knn, features="full 15-d")
-    reduced = [row for row in knn if row["features"] != "full 15-d"]
+    full = find(knn, features=ROWS.full)
+    reduced = [row for row in knn if row["features"] != ROWS.full]
     best = max(reduced, key=lambda row: row["accuracy"])
-    ae = find(reduction, method="autoencoder 9-d")["test R²"]
-    pca = find(reduction, method="PCA 9-d")["test R²"]
-    ae_acc = find(knn, features="autoencoder 9-d")["accuracy"]
-    pca_acc = find(knn, features="PCA 9-d")["accuracy"]
+    ae = find(reduction, method=ROWS.code)["test R²"]
+    pca = find(reduction, method=ROWS.pca)["test R²"]
+    ae_acc = find(knn, features=ROWS.code)["accuracy"]
+    pca_acc = find(knn, features=ROWS.pca)["accuracy"]
     follows = (ae > pca) == (ae_acc > pca_acc)
     every = "Every" if all(row["accuracy"] < full["accuracy"] for row in reduced) else "Not every"
     return (f"{every} reduction costs accuracy (full features {number(full['accuracy'])}; best reduction "
@@ -2748,9 +2792,9 @@ def ensemble_row(r1):
     return f"; ensemble of {r1['levers']['members']} seeds {plus_minus(rows[0])}" if rows else ""
 
 
-def knn_time_sentence(knn, full_dims=15, reduced="PCA 9-d", reduced_dims=9):
+def knn_time_sentence(knn, full_dims=15, reduced=ROWS.pca, reduced_dims=9):
     """Do KNN's inference times fall in proportion to the number of dimensions?"""
-    full = find(knn, features="full 15-d")["inference seconds"]
+    full = find(knn, features=ROWS.full)["inference seconds"]
     small = find(knn, features=reduced)["inference seconds"]
     time_share, dims_share = small / full, reduced_dims / full_dims
     verdict = "less than" if time_share > dims_share else "at least as much as"
@@ -2760,9 +2804,9 @@ def knn_time_sentence(knn, full_dims=15, reduced="PCA 9-d", reduced_dims=9):
 
 def wine_conclusion(summary):
     """The selected MLP against its baselines over seeds, and what a winning forest says about the data."""
-    mlp = find(summary, model="this MLP")["mean"]
-    sklearn, majority = find(summary, model="scikit-learn MLP")["mean"], find(summary, model="majority class")["mean"]
-    forest = find(summary, model="random forest")["mean"]
+    mlp = find(summary, model=ROWS.mlp)["mean"]
+    sklearn, majority = find(summary, model=ROWS.sklearn_mlp)["mean"], find(summary, model=ROWS.majority)["mean"]
+    forest = find(summary, model=ROWS.forest)["mean"]
     why = (". Trees suit this data: a few hundred rows, features whose effect is threshold-like, and an ordinal, "
            "imbalanced label" if forest > mlp else "")
     return (f"the MLP is {above_below(mlp, sklearn)} scikit-learn's MLP trained the same way and "
@@ -2771,7 +2815,7 @@ def wine_conclusion(summary):
 
 def linear_sentence(r2_summary):
     """The MLP against linear regression on housing, and the MLP's spread over seeds."""
-    mlp, linear = find(r2_summary, model="this MLP"), find(r2_summary, model="linear regression")
+    mlp, linear = find(r2_summary, model=ROWS.mlp), find(r2_summary, model=ROWS.linear)
     verdict = "earn their keep" if mlp["mean"] > linear["mean"] else "add nothing"
     return (f"linear regression's mean R² ({number(linear['mean'])}) is {above_below(linear['mean'], mlp['mean'])} "
             f"the MLP's, so the non-linear models {verdict} on this data. The MLP's R² varies over seeds with a "
@@ -2783,11 +2827,11 @@ def headline_table(wine, housing, diabetes, spotify):
     def over_seeds(summary, *models):
         return [plus_minus(find(summary, model=model)) for model in models]
 
-    wine_mlp, wine_sk, wine_forest = over_seeds(wine["over_seeds"]["summary"], "this MLP", "scikit-learn MLP",
-                                                "random forest")
-    majority = number(find(wine["over_seeds"]["summary"], model="majority class")["mean"])
+    wine_mlp, wine_sk, wine_forest = over_seeds(wine["over_seeds"]["summary"], ROWS.mlp, ROWS.sklearn_mlp,
+                                                ROWS.forest)
+    majority = number(find(wine["over_seeds"]["summary"], model=ROWS.majority)["mean"])
     housing_mlp, housing_sk, housing_forest, housing_linear = over_seeds(
-        housing["over_seeds"]["r2"], "this MLP", "scikit-learn MLPRegressor", "random forest", "linear regression")
+        housing["over_seeds"]["r2"], ROWS.mlp, ROWS.sklearn_mlp, ROWS.forest, ROWS.linear)
     logistic = {name: plus_minus(values["accuracy"]) for name, values in diabetes["over_seeds"]["summary"].items()}
     reduction, knn, mlp = spotify["reduction"], spotify["knn"], spotify["mlp"]
     pca_knn = "; ".join(f"{row['features']} {number(row['accuracy'])}" for row in knn
@@ -2804,15 +2848,15 @@ def headline_table(wine, housing, diabetes, spotify):
          f"scikit-learn LogisticRegression {logistic['scikit-learn LogisticRegression']}; random forest "
          f"{logistic['random forest']}"),
         (f"Spotify, autoencoder test reconstruction R² (latent {reduction['reduced_shape'][1]})",
-         number(find(reduction["table"], method="autoencoder 9-d")["test R²"]),
-         f"PCA {number(find(reduction['table'], method='PCA 9-d')['test R²'])}"),
+         number(find(reduction["table"], method=ROWS.code)["test R²"]),
+         f"PCA {number(find(reduction['table'], method=ROWS.pca)['test R²'])}"),
         (f"Spotify genres, test accuracy, KNN (k = {spotify['knn_config']['k']}, {spotify['knn_config']['metric']})",
-         f"full features {number(find(knn, features='full 15-d')['accuracy'])}; autoencoder code "
-         f"{number(find(knn, features='autoencoder 9-d')['accuracy'])}",
+         f"full features {number(find(knn, features=ROWS.full)['accuracy'])}; autoencoder code "
+         f"{number(find(knn, features=ROWS.code)['accuracy'])}",
          f"scikit-learn KNN, full features {number(spotify['knn_sklearn']['accuracy'])}; {pca_knn}"),
-        ("Spotify genres, test accuracy, MLP", f"full features {number(find(mlp, model='MLP on full 15-d')['accuracy'])}",
-         f"KNN on full features {number(find(mlp, model='KNN on full 15-d')['accuracy'])}; random forest "
-         f"{number(find(mlp, model='random forest on full 15-d (scikit-learn defaults)')['accuracy'])}; accuracy "
+        ("Spotify genres, test accuracy, MLP", f"full features {number(find(mlp, model=ROWS.genre_mlp)['accuracy'])}",
+         f"KNN on full features {number(find(mlp, model=ROWS.genre_knn)['accuracy'])}; random forest "
+         f"{number(find(mlp, model=ROWS.genre_forest)['accuracy'])}; accuracy "
          f"ceiling set by duplicate tracks {number(spotify['duplicates']['test_accuracy_ceiling'])}")]
     header = "| task | this project (mean ± std over seeds) | baseline(s) on the same splits |\n|---|---|---|\n"
     return header + "\n".join(f"| {task} | {ours} | {baselines} |" for task, ours, baselines in rows)

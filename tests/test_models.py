@@ -54,7 +54,7 @@ def test_autoencoder_architecture_latent_and_reconstruction(rng):
     model.fit(X[:500], X_val=X[500:])
     assert [w.shape for w in model.weights_] == [(8, 6), (6, 3), (3, 6), (6, 8)]
     assert model.hidden_activations_ == ["tanh", "linear", "tanh"]
-    assert model.get_latent(X).shape == (600, 3)
+    assert model.transform(X).shape == (600, 3)
     reconstruction = model.reconstruct(X[500:])
     assert reconstruction.shape == (100, 8)
     assert model.score(X[500:], X[500:]) > 0.95
@@ -63,4 +63,4 @@ def test_autoencoder_architecture_latent_and_reconstruction(rng):
     code = X[500:]
     for layer in range(2):
         code = model._layer(layer, code)
-    np.testing.assert_array_equal(code, model.get_latent(X[500:]))
+    np.testing.assert_array_equal(code, model.transform(X[500:]))
