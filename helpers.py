@@ -750,7 +750,8 @@ class Momentum:
     """v ← μ v − η g;  θ ← θ + v   (heavy-ball momentum, μ = 0.9 by default)."""
 
     def __init__(self, learning_rate, momentum=0.9):
-        self.learning_rate, self.momentum = learning_rate, momentum
+        self.learning_rate = learning_rate
+        self.momentum = momentum
         self.velocity = None
 
     def step(self, params, grads):
@@ -765,8 +766,13 @@ class Adam:
     """m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − η m̂ / (√v̂ + ε)   (Kingma & Ba, 2015)."""
 
     def __init__(self, learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8):
-        self.learning_rate, self.beta1, self.beta2, self.epsilon = learning_rate, beta1, beta2, epsilon
-        self.mean, self.square, self.steps = None, None, 0
+        self.learning_rate = learning_rate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.mean = None
+        self.square = None
+        self.steps = 0
 
     def step(self, params, grads):
         if self.mean is None:
@@ -945,10 +951,22 @@ class MLP(BaseEstimator):
     def __init__(self, hidden_layers=(64,), activation="relu", task="classification", loss=None,
                  optimizer="mini_batch_gd", learning_rate=0.01, batch_size=32, epochs=100, patience=None, tol=0.0,
                  alpha=0.0, threshold=0.5, shuffle=True, warm_start=False, seed=0, verbose=False, dtype="float64"):
-        self.hidden_layers, self.activation, self.task, self.loss = hidden_layers, activation, task, loss
-        self.optimizer, self.learning_rate, self.batch_size, self.epochs = optimizer, learning_rate, batch_size, epochs
-        self.patience, self.tol, self.alpha, self.threshold = patience, tol, alpha, threshold
-        self.shuffle, self.warm_start, self.seed, self.verbose = shuffle, warm_start, seed, verbose
+        self.hidden_layers = hidden_layers
+        self.activation = activation
+        self.task = task
+        self.loss = loss
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.patience = patience
+        self.tol = tol
+        self.alpha = alpha
+        self.threshold = threshold
+        self.shuffle = shuffle
+        self.warm_start = warm_start
+        self.seed = seed
+        self.verbose = verbose
         self.dtype = dtype
 
     def __sklearn_tags__(self):
@@ -1180,7 +1198,8 @@ class MLP(BaseEstimator):
         self.history_ = {"epoch": [], "train_loss": [], f"train_{metric}": []}
         if validation is not None:
             self.history_.update({"val_loss": [], f"val_{metric}": []})
-        self.diverged_, self.best_epoch_ = False, None
+        self.diverged_ = False
+        self.best_epoch_ = None
         params = self._pack_params()
         grads = np.zeros_like(params)
         best_loss, best_params, last_good = np.inf, None, params.copy()
@@ -1391,7 +1410,8 @@ class SeedEnsemble(ClassifierMixin, BaseEstimator):
     _parameter_rules = {"members": integer(1)}
 
     def __init__(self, estimator=None, members=5):
-        self.estimator, self.members = estimator, members
+        self.estimator = estimator
+        self.members = members
 
     def fit(self, X, y, X_val=None, y_val=None):
         """Fit every member (with the validation set for early stopping, if given). Returns self."""
@@ -1442,11 +1462,21 @@ class AutoEncoder(TransformerMixin, MLP):
     def __init__(self, encoder_layers=(12,), latent_dim=9, activation="relu", latent_activation=None,
                  optimizer="mini_batch_gd", learning_rate=0.01, batch_size=32, epochs=100, patience=None, tol=0.0,
                  alpha=0.0, shuffle=True, warm_start=False, seed=0, verbose=False, dtype="float64"):
-        self.encoder_layers, self.latent_dim = encoder_layers, latent_dim
-        self.activation, self.latent_activation = activation, latent_activation
-        self.optimizer, self.learning_rate, self.batch_size, self.epochs = optimizer, learning_rate, batch_size, epochs
-        self.patience, self.tol, self.alpha = patience, tol, alpha
-        self.shuffle, self.warm_start, self.seed, self.verbose = shuffle, warm_start, seed, verbose
+        self.encoder_layers = encoder_layers
+        self.latent_dim = latent_dim
+        self.activation = activation
+        self.latent_activation = latent_activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.patience = patience
+        self.tol = tol
+        self.alpha = alpha
+        self.shuffle = shuffle
+        self.warm_start = warm_start
+        self.seed = seed
+        self.verbose = verbose
         self.dtype = dtype
 
     def __sklearn_tags__(self):
@@ -1601,7 +1631,10 @@ class KNN(ClassifierMixin, BaseEstimator):
     }
 
     def __init__(self, k=5, metric="euclidean", n_jobs=None, block_size=32):
-        self.k, self.metric, self.n_jobs, self.block_size = k, metric, n_jobs, block_size
+        self.k = k
+        self.metric = metric
+        self.n_jobs = n_jobs
+        self.block_size = block_size
 
     def fit(self, X, y):
         """Remember the training rows and their labels. Returns self."""
@@ -1782,8 +1815,8 @@ def sklearn_twin(config, task, n_train, seed=0, patience=20):
     return model(hidden_layer_sizes=tuple(config["hidden_layers"]), activation=SKLEARN_ACTIVATION[config["activation"]],
                  solver="adam" if optimizer == "adam" else "sgd", momentum=0.9 if optimizer == "momentum" else 0.0,
                  nesterovs_momentum=False, alpha=0.0, learning_rate_init=config["learning_rate"],
-                 batch_size=OPTIMIZERS[optimizer].rows_per_step(config["batch_size"], n_train), max_iter=config["epochs"],
-                 early_stopping=True, n_iter_no_change=patience, random_state=seed)
+                 batch_size=OPTIMIZERS[optimizer].rows_per_step(config["batch_size"], n_train),
+                 max_iter=config["epochs"], early_stopping=True, n_iter_no_change=patience, random_state=seed)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -1958,8 +1991,13 @@ class _SweepTrainer:
     journal keeps each finished training."""
 
     def __init__(self, train_fn, points, project, name, n_jobs, training_key, journal):
-        self.train_fn, self.points, self.project, self.name = train_fn, points, project, name
-        self.n_jobs, self.training_key, self.journal = n_jobs, training_key, journal
+        self.train_fn = train_fn
+        self.points = points
+        self.project = project
+        self.name = name
+        self.n_jobs = n_jobs
+        self.training_key = training_key
+        self.journal = journal
         self.first_point_of = {}            # training signature → the first point with it
         # For every point, the first point that trains identically (itself if none comes before).
         self.trains_as = [self.first_point_of.setdefault(self.signature(point), index)

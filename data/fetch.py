@@ -50,7 +50,8 @@ def read_checksums(path=CHECKSUMS):
         match = SHA256_LINE.fullmatch(line.strip())
         if not match:
             raise DataError(f"{path} line {number} is malformed ({line.strip()[:60]!r}): each line must be "
-                            "'<64 hex digits>  <file name>'. Fix: restore it from git (git checkout -- data/SHA256SUMS).")
+                            "'<64 hex digits>  <file name>'. "
+                            "Fix: restore it from git (git checkout -- data/SHA256SUMS).")
         sums[match.group(2).strip()] = match.group(1)
     if not sums:
         raise DataError(f"{path} lists no files. Fix: restore it from git (git checkout -- data/SHA256SUMS).")

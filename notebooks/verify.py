@@ -88,7 +88,8 @@ def main(argv):
     print("\n| file | number | committed | re-run | difference | kind (tolerance) |\n|---|---|---:|---:|---:|---|")
     for row in sorted(rows, key=lambda row: (row[-1], -row[4] if math.isfinite(row[4]) else -1e300))[:25]:
         file, label, old, new, difference, kind, tolerance, ok = row
-        print(f"| {file} | {label} | {old} | {new} | {difference:.2e} | {kind} ({tolerance}){'' if ok else ' **FAIL**'} |")
+        verdict = "" if ok else " **FAIL**"
+        print(f"| {file} | {label} | {old} | {new} | {difference:.2e} | {kind} ({tolerance}){verdict} |")
     return 1 if failures else 0
 
 

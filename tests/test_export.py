@@ -29,11 +29,11 @@ SUMMARY = executed(("markdown", "# Title\n\nIntro.", [], []),
                    ("code", "helpers.show(table)", [markdown_output("| a |\n|---|\n| 1 |")], ["headline"]),
                    ("markdown", "## 5 Against the original", [], []))
 SECTION_TWO = executed(("markdown", "# 01 · notebook title", [], ["notebook-only"]),
-                       ("code", "secret_code = 1\nprint('progress')", [nbformat.v4.new_output("stream", text="progress")],
-                        []),
+                       ("code", "secret_code = 1\nprint('progress')",
+                        [nbformat.v4.new_output("stream", text="progress")], []),
                        ("markdown", "## 2 Wine\n\n### 2.1 Data", [], []),
-                       ("code", "helpers.show_figure('x', 'Figure X — a plot')", [FIGURE, markdown_output("*Figure X*")],
-                        []),
+                       ("code", "helpers.show_figure('x', 'Figure X — a plot')",
+                        [FIGURE, markdown_output("*Figure X*")], []),
                        ("markdown", "### 3.5 Diabetes (from another notebook)", [], []))
 SECTION_THREE = executed(("markdown", "## 3 Housing\n\n### 3.1 Data", [], []),
                          ("markdown", "### 3.6 Hard houses", [], []))

@@ -55,7 +55,8 @@ def test_losses_never_take_log_of_zero_and_match_sklearn(rng):
     y = (rng.uniform(size=(5, 2)) > 0.5).astype(float)
     expected = -np.mean(np.sum(y * np.log(p) + (1 - y) * np.log(1 - p), axis=1))
     assert helpers.binary_cross_entropy(y, p) == pytest.approx(expected, rel=1e-12)
-    assert helpers.half_mean_squared_error(np.zeros((4, 1)), np.full((4, 1), 2.0)) == pytest.approx(2.0)   # (1/2n)·Σ 4 = 2
+    # (1/2n)·Σ 4 = 2
+    assert helpers.half_mean_squared_error(np.zeros((4, 1)), np.full((4, 1), 2.0)) == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize("output", ["softmax", "sigmoid"])

@@ -63,7 +63,8 @@ def test_a_finished_sweep_is_reused_and_force_starts_afresh():
     helpers.run_sweep(train, GRID, n_jobs=2)
     calls = []
     again = helpers.run_sweep(lambda config: calls.append(config) or train(config), GRID, n_jobs=1)
-    assert calls == [] and again.attrs["cached"] and again.attrs["provenance"].endswith("all from the journal resume.jsonl")
+    assert calls == [] and again.attrs["cached"]
+    assert again.attrs["provenance"].endswith("all from the journal resume.jsonl")
     helpers.run_sweep(lambda config: calls.append(config) or train(config), GRID, n_jobs=1, force=True)
     assert len(calls) == 6
 

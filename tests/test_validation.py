@@ -204,8 +204,9 @@ def test_other_bad_calls(data):
     with pytest.raises(ValueError, match="Unknown label type: continuous values in y; task='multilabel' needs a 0/1 "
                                          "matrix"):
         helpers.MultiLabelMLPClassifier([4]).fit(X, np.random.default_rng(0).normal(size=(40, 3)))
-    with pytest.raises(ValueError, match="Only binary classification is supported per label: y for task='multilabel' "
-                                         "must be a 0/1 matrix \\(one column per label\\); got values \\[0.0, 1.0, 2.0\\]"):
+    message = ("Only binary classification is supported per label: y for task='multilabel' must be a 0/1 matrix "
+               "\\(one column per label\\); got values \\[0.0, 1.0, 2.0\\]")
+    with pytest.raises(ValueError, match=message):
         helpers.MultiLabelMLPClassifier([4]).fit(X, np.c_[classes, classes])
     model = helpers.MLPClassifier([4], epochs=1).fit(X, classes)
     with pytest.raises(ValueError, match="X has 2 features, but MLPClassifier is expecting 3 features as input."):

@@ -130,9 +130,9 @@ def test_above_below(ours, theirs, words):
     assert helpers.above_below(ours, theirs) == words
 
 
-@pytest.mark.parametrize("ours, theirs, words", [(54, 105, "about half as many as"), (105, 54, "about twice as many as"),
-                                                 (50, 50, "about as many as"), (10, 100, "about 1/10 as many as"),
-                                                 (30, 100, "about a third as many as")])
+@pytest.mark.parametrize("ours, theirs, words", [
+    (54, 105, "about half as many as"), (105, 54, "about twice as many as"), (50, 50, "about as many as"),
+    (10, 100, "about 1/10 as many as"), (30, 100, "about a third as many as")])
 def test_ratio_words(ours, theirs, words):
     assert helpers.ratio_words(ours, theirs) == words
 
