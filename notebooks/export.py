@@ -4,7 +4,8 @@ The notebooks are the report. Their markdown cells and the markdown their code c
 show_table, show_figure) become report.md; code, printed output and the notebooks' own tables and plots stay in
 the notebooks. Cells tagged `notebook-only` are left out; the output of the cell tagged `headline` is also copied
 into README.md. Sections are ordered by their number, so notebook 03's section 3.5 sits inside notebook 02's
-section 3; unnumbered sections of 05_summary (title, headline) come first.
+section 3; the summary's unnumbered parts (title, headline) come first, and the appendix ('## Appendix',
+'### A.2.3 …') last, after a page break.
 
 Usage: python notebooks/export.py [--pdf | --pdf-if-possible | --find-browser]
 (QUICK=1: from build/quick/notebooks into build/quick/; the committed outputs are never touched.)
@@ -26,7 +27,9 @@ sys.path.insert(0, str(PROJECT_DIR))
 import helpers  # noqa: E402  (QUICK and OUTPUT_DIR: where the notebooks wrote their outputs)
 
 README_MARKERS = ("<!-- results:start -->", "<!-- results:end -->")
-SECTION_HEADING = re.compile(r"^#{1,3} (\d+)(?:\.(\d+))?", re.MULTILINE)
+SECTION_HEADING = re.compile(r"^#{1,3} (A\.)?(\d+)(?:\.(\d+))?")
+APPENDIX_HEADING = re.compile(r"^#{1,2} Appendix")
+PAGE_BREAK = "<div style='page-break-before: always'></div>"
 ANY_HEADING = re.compile(r"^(?=#{1,3} )", re.MULTILINE)
 
 
@@ -62,18 +65,29 @@ def notebook_markdown(notebook):
     return markdown
 
 
-def section_key(chunk):
-    """(0,) for an unnumbered part (title, headline), (major, minor) for '### 2.3 …'."""
+def section_key(chunk, previous):
+    """(major, minor) for '### 2.3 …', (99,) for the appendix's heading and (99, major, minor) for '### A.2.3 …';
+    a part without a number keeps the key of the part before it ((0,) at a notebook's start: title, headline)."""
+    if APPENDIX_HEADING.match(chunk):
+        return (99,)
     match = SECTION_HEADING.match(chunk)
-    return (int(match.group(1)), int(match.group(2) or 0)) if match else (0,)
+    if not match:
+        return previous
+    number = (int(match.group(2)), int(match.group(3) or 0))
+    return (99, *number) if match.group(1) else number
 
 
 def assemble(notebooks):
     """report.md's text: every notebook's report part, cut at its headings and ordered by section number."""
-    chunks = []
+    keyed = []
     for notebook in notebooks:
-        chunks += [chunk.strip() for chunk in ANY_HEADING.split(notebook_markdown(notebook)) if chunk.strip()]
-    ordered = sorted(chunks, key=section_key)                 # stable: a section's parts keep their order
+        key = (0,)
+        for chunk in ANY_HEADING.split(notebook_markdown(notebook)):
+            if chunk.strip():
+                key = section_key(chunk, key)
+                keyed.append((key, chunk.strip()))
+    ordered = [PAGE_BREAK + "\n\n" + chunk if APPENDIX_HEADING.match(chunk) else chunk
+               for _, chunk in sorted(keyed, key=lambda item: item[0])]          # stable: parts keep their order
     return re.sub(r"\n{3,}", "\n\n", "\n\n".join(ordered)) + "\n"
 
 
@@ -88,18 +102,30 @@ def tagged_markdown(notebooks, tag):
 
 
 def update_readme(headline, readme=PROJECT_DIR / "README.md"):
+    """Put the headline table between README's results markers."""
     text = readme.read_text(encoding="utf-8")
-    start, end = text.index(README_MARKERS[0]) + len(README_MARKERS[0]), text.index(README_MARKERS[1])
+    if not all(marker in text for marker in README_MARKERS):
+        raise ValueError(f"{readme} lacks the markers {' and '.join(README_MARKERS)}: restore them around the "
+                         "results table (git checkout -- README.md).")
+    start = text.index(README_MARKERS[0]) + len(README_MARKERS[0])
+    end = text.index(README_MARKERS[1])
     helpers.write_atomic(readme, text[:start] + "\n" + headline.strip() + "\n" + text[end:])
 
 
-def executed_notebooks(build_dir):
-    """The executed copies of the numbered notebooks, summary first (its title opens the report)."""
-    paths = sorted((build_dir / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    if not paths:
-        raise FileNotFoundError(f"no executed notebooks in {build_dir / 'notebooks'}: run `make notebooks` first.")
-    paths.sort(key=lambda path: not path.name.startswith("05_"))
-    return [nbformat.read(path, as_version=4) for path in paths]
+def executed_notebooks(build_dir, sources=None):
+    """The executed copies of the numbered notebooks of notebooks/ (or of `sources`), each newer than its source
+    and free of errors, so that a stale or failed run cannot end up in the report."""
+    sources = sorted(sources or Path(__file__).resolve().parent.glob("[0-9][0-9]_*.ipynb"))
+    notebooks = []
+    for source in sources:
+        executed = build_dir / "notebooks" / source.name
+        if not executed.is_file() or executed.stat().st_mtime < source.stat().st_mtime:
+            raise FileNotFoundError(f"{executed} is missing or older than {source.name}: run `make notebooks` first.")
+        notebook = nbformat.read(executed, as_version=4)
+        if any(output.get("output_type") == "error" for cell in notebook.cells for output in cell.get("outputs", [])):
+            raise ValueError(f"{executed} holds an error: fix {source.name} and run `make notebooks` again.")
+        notebooks.append(notebook)
+    return notebooks
 
 
 # --- HTML and PDF --------------------------------------------------------------------------------------------
@@ -109,12 +135,14 @@ BROWSER_PATHS = ("/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
 PDF_HINT = ("install Chrome or Chromium (Debian/Ubuntu as root: apt-get install chromium; macOS: brew install --cask "
             "chromium), then run `make pdf`")
 # $…$ formulas; an opening $ followed by a digit is money ($1000s), not mathematics.
-INLINE_MATH = re.compile(r"(?<![\w$])\$(?!\d)([^$\n]+?)\$")
-STYLE = ("body{font-family:'DejaVu Sans',sans-serif;font-size:10.5pt;max-width:46em;margin:auto;line-height:1.4}"
-         "table{border-collapse:collapse;font-size:7.5pt;margin:0.6em 0;max-width:100%}"
-         "td,th{border:1px solid #bbb;padding:2px 4px;overflow-wrap:anywhere}"
-         "img{max-width:100%;max-height:10cm;display:block;margin:0.4em auto}"
-         "h1,h2{page-break-after:avoid}tr,img{page-break-inside:avoid}")
+INLINE_MATH = re.compile(r"(?<![\w$])\$(?!\d)((?:[^$\n]|\n(?!\n))+?)\$")    # may cross a line break, not a paragraph
+STYLE = ("@page{size:A4;margin:1.4cm 1.5cm}"
+         "body{font-family:'DejaVu Sans',sans-serif;font-size:9.5pt;max-width:50em;margin:auto;line-height:1.35}"
+         "table{border-collapse:collapse;font-size:7pt;margin:0.5em 0;max-width:100%}"
+         "td,th{border:1px solid #bbb;padding:1px 3px;overflow-wrap:anywhere}"
+         "img{max-width:100%;max-height:5.8cm;display:block;margin:0.3em auto}"
+         "h1,h2,h3{page-break-after:avoid;margin:0.7em 0 0.3em}p{margin:0.4em 0}"
+         "tr,img{page-break-inside:avoid}")
 
 
 def find_browser():
@@ -128,7 +156,7 @@ def find_browser():
 def math_to_mathml(markdown):
     """Every $…$ formula as MathML, which browsers render without a network connection."""
     from latex2mathml.converter import convert
-    return INLINE_MATH.sub(lambda match: convert(match.group(1)), markdown)
+    return INLINE_MATH.sub(lambda match: convert(match.group(1).replace("\n", " ")), markdown)
 
 
 def write_html(markdown_path):

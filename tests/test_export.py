@@ -53,9 +53,28 @@ def test_the_headline_is_the_tagged_cells_output():
     assert export.tagged_markdown([SECTION_TWO, SUMMARY], "headline") == "| a |\n|---|\n| 1 |"
 
 
-def test_without_executed_notebooks_the_error_says_what_to_run(tmp_path):
-    with pytest.raises(FileNotFoundError, match="make notebooks"):
-        export.executed_notebooks(tmp_path)
+def test_a_missing_stale_or_failed_executed_notebook_is_refused(tmp_path):
+    source = tmp_path / "01_x.ipynb"
+    source.write_text("{}")
+    with pytest.raises(FileNotFoundError, match="missing or older than 01_x.ipynb: run `make notebooks`"):
+        export.executed_notebooks(tmp_path, [source])
+    failed = executed(("code", "1/0", [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="",
+                                                                traceback=[])], []))
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(failed, tmp_path / "notebooks" / "01_x.ipynb")
+    with pytest.raises(ValueError, match="holds an error: fix 01_x.ipynb"):
+        export.executed_notebooks(tmp_path, [source])
+
+
+def test_appendix_parts_go_last_after_a_page_break_and_unnumbered_parts_stay_in_place():
+    notebook = executed(("markdown", "## 2 Wine\n\n#### a remark without a number", [], []),
+                        ("markdown", "### A.2.3 Every row", [], []),
+                        ("markdown", "### 2.1 Data", [], []))
+    summary = executed(("markdown", "# Title", [], []), ("markdown", "## Appendix", [], []),
+                       ("markdown", "## 3 Housing", [], []))
+    headings = [line for line in export.assemble([summary, notebook]).splitlines() if line.startswith(("#", "<div"))]
+    assert headings == ["# Title", "## 2 Wine", "#### a remark without a number", "### 2.1 Data", "## 3 Housing",
+                        export.PAGE_BREAK, "## Appendix", "### A.2.3 Every row"]
 
 
 def test_without_a_browser_the_report_and_html_are_written_and_the_pdf_is_explained(tmp_path, monkeypatch, capsys):
@@ -63,6 +82,12 @@ def test_without_a_browser_the_report_and_html_are_written_and_the_pdf_is_explai
     HTML and succeeds with one line on how to get the PDF; --pdf (what `make pdf` runs) fails loudly."""
     (tmp_path / "build" / "notebooks").mkdir(parents=True)
     nbformat.write(SUMMARY, tmp_path / "build" / "notebooks" / "05_summary.ipynb")
+    source = tmp_path / "05_summary.ipynb"
+    source.write_text("{}")
+    original = export.executed_notebooks
+    monkeypatch.setattr(export, "executed_notebooks", lambda build_dir: original(build_dir, [source]))
+    import os
+    os.utime(tmp_path / "build" / "notebooks" / "05_summary.ipynb", (source.stat().st_mtime + 1,) * 2)
     monkeypatch.setenv("OUTPUT_DIR", str(tmp_path))                     # leaves README.md alone
     monkeypatch.setattr(export.helpers, "OUTPUT_DIR", tmp_path)
     monkeypatch.setattr(export, "find_browser", lambda: None)

@@ -4,7 +4,10 @@ import copy
 import re
 
 import nbformat
+import numpy as np
+import pandas as pd
 import pytest
+from scipy import stats
 
 import helpers
 from conftest import PROJECT_DIR
@@ -25,8 +28,9 @@ def typed_digits(text):
     text = re.sub(r"`[^`]*`", "", text)
     text = re.sub(r"\$1000s|\d-core|F1", "", text)
     text = re.sub(r"\$[^$]+\$", "", text)
-    text = re.sub(r"(?m)^#+ [\d.–]+ ", "", text)
-    text = re.sub(r"Figure \d+\.\d+", "", text)                  # figure numbers name figures, like headings
+    text = re.sub(r"(?m)^#+ (A\.)?[\d.–]+ ", "", text)
+    text = re.sub(r"(?i)(figures?|sections?|appendix)\s+(A\.)?[\d.–]+", "", text)   # names of parts, like headings
+    text = re.sub(r"95 % (t-)?interval", "", text)                 # the confidence level the noise rule states
     return re.findall(r"\d", text)
 
 
@@ -87,7 +91,8 @@ def test_no_python_reprs_in_the_prose():
 def test_every_section_has_prose():
     """At least 60 words of prose (not tables, figures or headings) in every section 2.1–4.4 and the original's."""
     text = (PROJECT_DIR / "report.md").read_text(encoding="utf-8")
-    for section in re.split(r"(?m)^### ", text.split("## 2 ", 1)[1])[1:]:
+    body = text.split("## 2 ", 1)[1].split("## Appendix", 1)[0]
+    for section in re.split(r"(?m)^### ", body)[1:]:
         title, body = section.split("\n", 1)
         prose = [line for line in body.splitlines() if line and not line.startswith(("|", "!", "#", "<", "*Figure"))]
         words = len(re.sub(r"\$[^$]*\$", " ", " ".join(prose)).split())
@@ -99,15 +104,83 @@ VERDICTS = re.compile(r"\b(above|below|level with|fewer|more|half|twice|times|ev
                       r"higher|lower)\b")
 
 
-def test_convergence_sentence_and_claim_follow_the_epochs():
-    convergence = copy.deepcopy(DIABETES["convergence"])
-    key = "epochs_to_99pct_of_best_val_accuracy"
-    before = helpers.convergence_sentence(convergence), helpers.convergence_claim(convergence)
-    convergence["mse"][key], convergence["binary_cross_entropy"][key] = (
-        convergence["binary_cross_entropy"][key] + 1, convergence["mse"][key])
-    after = helpers.convergence_sentence(convergence), helpers.convergence_claim(convergence)
-    assert VERDICTS.findall(before[0]) != VERDICTS.findall(after[0])
-    assert ("supports" in before[1]) != ("supports" in after[1])
+def comparison(difference, low, high, over="115 test rows, 5 seeds"):
+    return {"difference": difference, "low": low, "high": high, "over": over}
+
+
+ABOVE, BELOW, WITHIN = comparison(0.05, 0.01, 0.09), comparison(-0.05, -0.09, -0.01), comparison(0.02, -0.02, 0.06)
+
+
+@pytest.mark.parametrize("case, word", [(ABOVE, "above"), (BELOW, "below"), (WITHIN, helpers.WITHIN_NOISE)])
+def test_the_noise_rule_says_above_or_below_only_when_the_interval_excludes_zero(case, word):
+    assert helpers.verdict(case) == word
+
+
+@pytest.mark.parametrize("case, word", [(ABOVE, "supports"), (BELOW, "contradicts"),
+                                        (WITHIN, "neither supports nor contradicts")])
+def test_claims_are_supported_or_contradicted_only_beyond_noise(case, word):
+    assert helpers.support_word(case) == word
+
+
+def test_interval_text_gives_the_difference_its_interval_and_what_was_paired():
+    assert helpers.interval_text(WITHIN, as_points=True) == ("+2.0 points, 95 % interval −2.0 to +6.0; "
+                                                           "115 test rows, 5 seeds")
+
+
+def test_paired_test_comparison_averages_seeds_per_row_and_puts_a_t_interval_over_rows():
+    y = np.array([0, 1, 0, 1, 1, 0])
+    rows = [{"seed": seed, "model": model, "test_predictions": predictions}
+            for seed, by_model in enumerate([{"a": [0, 1, 0, 1, 1, 1], "b": [0, 0, 0, 1, 0, 1]},
+                                             {"a": [0, 1, 0, 1, 1, 0], "b": [1, 0, 0, 1, 0, 0]}])
+            for model, predictions in by_model.items()]
+    result = helpers.paired_test_comparison(pd.DataFrame(rows), "a", "b", y)
+    per_row = np.array([0.5, 1.0, 0.0, 0.0, 1.0, 0.0])       # seed-averaged correctness of a minus b
+    half_width = stats.t.ppf(0.975, 5) * per_row.std(ddof=1) / np.sqrt(6)
+    assert result["difference"] == pytest.approx(per_row.mean())
+    assert (result["low"], result["high"]) == pytest.approx((per_row.mean() - half_width, per_row.mean() + half_width))
+    assert result["over"] == "6 test rows, 2 seeds"
+
+
+def test_fold_comparison_widens_the_interval_as_nadeau_and_bengio_say():
+    a, b = [0.62, 0.60, 0.65, 0.61, 0.63], [0.60, 0.59, 0.62, 0.60, 0.60]
+    naive = helpers.paired_interval(np.subtract(a, b), "5 folds")
+    corrected = helpers.fold_comparison(a, b, 4, 1)
+    ratio = (corrected["high"] - corrected["low"]) / (naive["high"] - naive["low"])
+    assert ratio == pytest.approx(np.sqrt((1 / 5 + 1 / 4) / (1 / 5)))
+
+
+def test_decay_claim_follows_the_epochs_over_seeds():
+    decay = {"fraction": 0.9, "binary_cross_entropy": {"epochs": [9, 10, 8]}, "mse": {"epochs": [30, 35, 33]},
+             "comparison": comparison(24.0, 20.0, 28.0, "3 seeds")}
+    assert "contradicts that claim" in helpers.convergence_claim(decay)
+    decay["comparison"] = comparison(-24.0, -28.0, -20.0, "3 seeds")
+    assert "supports that claim" in helpers.convergence_claim(decay)
+    decay["comparison"] = comparison(4.0, -2.0, 10.0, "3 seeds")
+    assert "neither supports nor contradicts that claim" in helpers.convergence_claim(decay)
+
+
+def test_earlier_sentence_states_the_expected_direction_per_parameter():
+    batches = {f"batch_size={size}": {"epoch_of_min_val_loss": epoch, "seeds": 3, "at_last_epoch": last}
+               for size, epoch, last in ((8, 56, 0), (32, 160, 0), (128, 200, 3))}
+    sentence = helpers.earlier_sentence(batches, "batch_size", larger_is_sooner=False)
+    assert "expected later for a larger value, which holds" in sentence
+    assert "128 reach it at the last epoch in every seed" in sentence
+    assert "does not hold" in helpers.earlier_sentence(batches, "batch_size", larger_is_sooner=True)
+
+
+def test_cv_choice_names_the_candidates_within_noise_and_the_rule():
+    rows = [{"cv_acc_mean": 0.62, "cv_rank": 1, "validation_rank": 3, "within_noise": True, "selected": False},
+            {"cv_acc_mean": 0.61, "cv_rank": 2, "validation_rank": 1, "within_noise": True, "selected": True},
+            {"cv_acc_mean": 0.50, "cv_rank": 3, "validation_rank": 2, "within_noise": False, "selected": False}]
+    sentence = helpers.cv_choice_sentence(rows, "acc")
+    assert sentence.startswith("2 of the 3 candidates are within noise") and "ranked 2 by cross-validation" in sentence
+
+
+def test_forest_sentence_follows_the_paired_interval():
+    summary = [{"model": "this MLP", "mean": 0.6, "std": 0.03}, {"model": "random forest", "mean": 0.7, "std": 0.04}]
+    assert "is above the MLP's" in helpers.forest_sentence(summary, {"random forest": BELOW})
+    assert "is below the MLP's" in helpers.forest_sentence(summary, {"random forest": ABOVE})
+    assert helpers.WITHIN_NOISE in helpers.forest_sentence(summary, {"random forest": WITHIN})
 
 
 def test_curve_sentence_follows_the_latent_curve():
@@ -116,13 +189,6 @@ def test_curve_sentence_follows_the_latent_curve():
     for row in curve:
         row["PCA"] = row["autoencoder"] + 0.01
     assert VERDICTS.findall(before) != VERDICTS.findall(helpers.curve_sentence(curve))
-
-
-def test_forest_sentence_follows_the_means():
-    summary = [{"model": "this MLP", "mean": 0.6, "std": 0.03}, {"model": "random forest", "mean": 0.7, "std": 0.04}]
-    assert "is above the MLP's" in helpers.forest_sentence(summary)
-    summary[1]["mean"] = 0.5
-    assert "is below the MLP's" in helpers.forest_sentence(summary)
 
 
 @pytest.mark.parametrize("ours, theirs, words", [(0.8, 0.7, "above"), (0.7, 0.8, "below"), (0.7, 0.7, "level with")])
