@@ -1,0 +1,55 @@
+"""The protocol: one fixed test part per data set, seeds that vary only the rest, and the statistics of section 1."""
+import numpy as np
+import pandas as pd
+import helpers
+
+
+def test_every_seed_shares_the_test_part_and_partitions_the_rest_anew():
+    rows = np.arange(200)
+    labels = rows % 4
+    parts = {seed: helpers.train_val_test_split(rows, stratify=labels, seed=seed)[0] for seed in (0, 1, 2)}
+    tests = [set(test) for _, _, test in parts.values()]
+    assert tests[0] == tests[1] == tests[2]
+    assert set(parts[0][0]) != set(parts[1][0])                              # training rows differ by seed
+    for train, val, test in parts.values():
+        assert set(train) | set(val) | set(test) == set(rows) and not set(train) & set(test)
+
+
+def test_the_real_splits_keep_their_test_rows_over_seeds():
+    first, second = helpers.wine_split(seed=0), helpers.wine_split(seed=3)
+    assert np.array_equal(first.y_test, second.y_test)
+    assert not np.array_equal(first.y_train, second.y_train)
+
+
+def test_the_second_stage_picks_the_smallest_network_within_noise_of_the_best(monkeypatch):
+    configs = [{"hidden_layers": [64, 32], "learning_rate": 0.01, "activation": "relu", "optimizer": "sgd",
+                "batch_size": 16, "epochs": 100},
+               {"hidden_layers": [32], "learning_rate": 0.01, "activation": "relu", "optimizer": "sgd",
+                "batch_size": 16, "epochs": 100},
+               {"hidden_layers": [16], "learning_rate": 0.01, "activation": "relu", "optimizer": "sgd",
+                "batch_size": 16, "epochs": 100}]
+    fold_scores = [[0.62, 0.60, 0.64, 0.61, 0.63], [0.61, 0.60, 0.63, 0.60, 0.63], [0.40, 0.41, 0.39, 0.40, 0.42]]
+
+    def ranking(candidates, split, task, metric, name, folds):
+        """cross_validated_ranking's table for these fold scores, without training."""
+        table = pd.DataFrame({"fold_scores": fold_scores})
+        table[f"cv_{metric}_mean"] = [np.mean(scores) for scores in fold_scores]
+        table[f"cv_{metric}_std"] = [np.std(scores, ddof=1) for scores in fold_scores]
+        table["cv_rank"] = table[f"cv_{metric}_mean"].rank(ascending=False).astype(int)
+        table.attrs["provenance"] = "test"
+        return table
+    monkeypatch.setattr(helpers, "cross_validated_ranking", ranking)
+    distinct = pd.DataFrame(configs).assign(val_accuracy=[0.6, 0.6, 0.6])
+    table, chosen = helpers.cv_second_stage(distinct, None, "classification", "accuracy", "x", 3, 5)
+    assert table.within_noise.tolist() == [True, True, False]
+    assert chosen["hidden_layers"] == [32] and table.selected.tolist() == [False, True, False]
+
+
+def test_identical_rows_are_found_as_twins():
+    X = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    assert helpers.has_twin(X, np.array([[3.0, 4.0], [0.0, 0.0]])).tolist() == [False, True, False]
+
+
+def test_decay_epochs_is_where_the_loss_has_fallen_most_of_the_way():
+    history = {"val_loss": [1.0, 0.6, 0.3, 0.15, 0.1, 0.12]}
+    assert helpers.decay_epochs(history, 0.9) == 4          # 1 − 0.9·(1 − 0.1) = 0.19, first reached by 0.15
