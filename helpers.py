@@ -792,6 +792,14 @@ class Adam:
 
 
 # name -> (update rule, rows per step as a function of the configured batch size and the training-set size)
+# Learning-rate schedules: the factor on the learning rate in epoch e of E (1-based).
+LR_SCHEDULES = {
+    "constant": lambda epoch, epochs: 1.0,
+    "cosine": lambda epoch, epochs: 0.5 * (1 + np.cos(np.pi * (epoch - 1) / epochs)),      # ½(1 + cos π(e−1)/E)
+    "step": lambda epoch, epochs: 0.5 ** ((3 * (epoch - 1)) // epochs),                   # halved each third
+}
+
+
 class Optimizer(NamedTuple):
     update_rule: type                 # built with the learning rate
     rows_per_step: Callable           # (batch_size, n_rows) -> rows in one update
@@ -974,6 +982,9 @@ class MLP(BaseEstimator):
     scikit-learn's MLP does for float32 input): about twice as fast on large data, with losses that differ from
     float64 in the sixth digit. A DataFrame's column names are kept in `feature_names_in_` and checked later.
     Initialisation: weights and biases ~ U(±√(6 / (fan_in + fan_out))) (Glorot, as scikit-learn; see _init_params).
+    Levers for tabular data: `lr_schedule` 'cosine' or 'step' decays the learning rate over the epochs (see
+    LR_SCHEDULES); `class_weight='balanced'` weights each training row by n / (classes · rows of its class), as
+    scikit-learn (or a dict {class: weight}); `label_smoothing` ε trains a softmax on (1 − ε)·one-hot + ε/classes.
     """
 
     _parameter_rules = {
@@ -994,11 +1005,16 @@ class MLP(BaseEstimator):
         "seed": or_none(integer(0)),
         "verbose": BOOLEAN,
         "dtype": one_of(*DTYPES),
+        "lr_schedule": one_of(*LR_SCHEDULES),
+        "class_weight": (lambda value: value is None or value == "balanced" or isinstance(value, dict),
+                         "None, 'balanced' or a dict {class label: weight}"),
+        "label_smoothing": real(0, 1),
     }
 
     def __init__(self, hidden_layers=(64,), activation="relu", task="classification", loss=None,
                  optimizer="mini_batch_gd", learning_rate=0.01, batch_size=32, epochs=100, patience=None, tol=0.0,
-                 alpha=0.0, threshold=0.5, shuffle=True, warm_start=False, seed=0, verbose=False, dtype="float64"):
+                 alpha=0.0, threshold=0.5, shuffle=True, warm_start=False, seed=0, verbose=False, dtype="float64",
+                 lr_schedule="constant", class_weight=None, label_smoothing=0.0):
         self.hidden_layers = hidden_layers
         self.activation = activation
         self.task = task
@@ -1016,6 +1032,9 @@ class MLP(BaseEstimator):
         self.seed = seed
         self.verbose = verbose
         self.dtype = dtype
+        self.lr_schedule = lr_schedule
+        self.class_weight = class_weight
+        self.label_smoothing = label_smoothing
 
     def __sklearn_tags__(self):
         from sklearn.utils import ClassifierTags, RegressorTags
@@ -1169,12 +1188,15 @@ class MLP(BaseEstimator):
             activations.append(activation(activations[-1] @ weights + biases))
         return activations
 
-    def _backward(self, activations, targets, grads):
+    def _backward(self, activations, targets, grads, row_weights=None):
         """Write the batch-loss gradients into `grads` (C-contiguous arrays shaped like _params()) and return it:
-        ∂L/∂Wˡ = aˡ⁻¹ᵀ δˡ,  ∂L/∂bˡ = Σ_rows δˡ,  δˡ⁻¹ = (δˡ Wˡᵀ) ∘ g'(zˡ⁻¹)."""
+        ∂L/∂Wˡ = aˡ⁻¹ᵀ δˡ,  ∂L/∂bˡ = Σ_rows δˡ,  δˡ⁻¹ = (δˡ Wˡᵀ) ∘ g'(zˡ⁻¹); with `row_weights` w the loss is
+        (1/n) Σ wᵢ ℓᵢ, so each row's output error is scaled by its weight."""
         n_layers = len(self.weights_)
         weight_grads, bias_grads = grads[:n_layers], grads[n_layers:]
         delta = output_delta(self.output_, self.loss_, targets, activations[-1])
+        if row_weights is not None:
+            delta *= row_weights[:, None]
         for layer in range(n_layers - 1, -1, -1):
             np.matmul(activations[layer].T, delta, out=weight_grads[layer])
             if self.alpha:
@@ -1192,10 +1214,14 @@ class MLP(BaseEstimator):
         """X in the dtype of the weights (float32 models compute in float32 throughout)."""
         return X.astype(self.weights_[0].dtype, copy=False)
 
-    def _objective(self, X, targets):
-        """The loss fit minimises on a batch: data loss + (alpha/2n) Σ‖W‖²."""
+    def _objective(self, X, targets, row_weights=None):
+        """The loss fit minimises on a batch: data loss (weighted by rows, with class weights) + (alpha/2n) Σ‖W‖²."""
         penalty = self.alpha / (2.0 * len(X)) * sum(np.sum(weights ** 2) for weights in self.weights_)
-        return LOSSES[self.loss_](targets, self._outputs(X)) + penalty
+        outputs = self._outputs(X)
+        if row_weights is None:
+            return LOSSES[self.loss_](targets, outputs) + penalty
+        losses = [LOSSES[self.loss_](targets[row:row + 1], outputs[row:row + 1]) for row in range(len(X))]
+        return float(np.mean(row_weights * np.array(losses))) + penalty
 
     # --- training ---------------------------------------------------------------------------------------------
     def fit(self, X, y, X_val=None, y_val=None):
@@ -1227,7 +1253,33 @@ class MLP(BaseEstimator):
         if self.patience is not None and validation is None:
             raise ValueError("patience (early stopping) watches the validation loss: pass X_val and y_val to fit.")
         self._X_fit = X.astype(self.dtype, copy=False)
-        return targets.astype(self.dtype, copy=False), validation
+        targets = targets.astype(self.dtype, copy=False)
+        self._row_weights = self._balanced_row_weights(targets)
+        return self._smoothed(targets), validation
+
+    def _smoothed(self, targets):
+        """(1 − ε)·one-hot + ε/classes with ε = label_smoothing (softmax outputs only)."""
+        if not self.label_smoothing:
+            return targets
+        if self.output_ != "softmax":
+            raise ValueError(f"label_smoothing smooths one-hot targets of a softmax output; this model's output is "
+                             f"{self.output_!r}: use label_smoothing=0 for it.")
+        return (1 - self.label_smoothing) * targets + self.label_smoothing / targets.shape[1]
+
+    def _balanced_row_weights(self, targets):
+        """Per training row, its class's weight: n / (classes · rows of its class) for class_weight='balanced',
+        the dict's value for a dict (1 for a class it does not name); None without class weights."""
+        if self.class_weight is None:
+            return None
+        if self.task != "classification":
+            raise ValueError(f"class_weight weights classes; task={self.task!r} has none: use class_weight=None.")
+        one_hot = targets if targets.shape[1] > 1 else np.hstack([1 - targets, targets])
+        if isinstance(self.class_weight, dict):
+            weights = np.array([self.class_weight.get(label, 1.0) for label in self.classes_], dtype=float)
+        else:
+            counts = one_hot.sum(axis=0)
+            weights = len(targets) / (len(counts) * counts)
+        return (one_hot @ weights).astype(targets.dtype)
 
     def _validation_set(self, X_val, y_val):
         if X_val is None and y_val is None:
@@ -1259,6 +1311,7 @@ class MLP(BaseEstimator):
         # Overflow in a diverging run is expected and handled below; numpy's warnings would only repeat it.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for epoch in epochs:
+                optimizer.learning_rate = self.learning_rate * LR_SCHEDULES[self.lr_schedule](epoch, self.epochs)
                 scores = self._scores(*self._run_epoch(X, targets, params, grads, optimizer, batch_size, rng),
                                       "train")
                 if validation is not None:
@@ -1287,16 +1340,19 @@ class MLP(BaseEstimator):
         """One pass over the (shuffled) training set. Returns the targets in the order seen and the network's
         output for each row at the moment it was trained on, for the epoch's running train loss and metric
         (the convention of scikit-learn's loss_curve_: no extra forward pass over the training set)."""
+        row_weights = self._row_weights
         if self.shuffle and batch_size < len(X):
             order = rng.permutation(len(X))
             X, targets = X[order], targets[order]
+            row_weights = None if row_weights is None else row_weights[order]
         outputs = np.empty_like(targets)
         grad_views = self._views_into(grads)
         for start in range(0, len(X), batch_size):
             stop = start + batch_size
             activations = self._forward(X[start:stop])
             outputs[start:stop] = activations[-1]
-            self._backward(activations, targets[start:stop], grad_views)
+            self._backward(activations, targets[start:stop], grad_views,
+                           None if row_weights is None else row_weights[start:stop])
             optimizer.step(params, grads)
         return targets, outputs
 
@@ -1379,22 +1435,25 @@ class MLP(BaseEstimator):
                              f"eps={eps} is below float32's resolution.")
         if fitted:
             X = self._check_fitted(X)
-            targets = self._encode_targets(y)
+            targets = self._encode_targets(y).astype(np.float64)
+            row_weights, targets = self._balanced_row_weights(targets), self._smoothed(targets)
         else:
             targets, _ = self._prepare_fit(X, y, None, None)
+            row_weights = self._row_weights
             X = self._X_fit
             del self._X_fit
             self._init_params(np.random.default_rng(self.seed))
-        backprop = self._backward(self._forward(X), targets, [np.empty_like(param) for param in self._params()])
+        backprop = self._backward(self._forward(X), targets, [np.empty_like(param) for param in self._params()],
+                                  row_weights)
         rows = []
         for index, (param, grad) in enumerate(zip(self._params(), backprop)):
             numeric = np.zeros_like(param)
             for position in np.ndindex(param.shape):
                 original = param[position]
                 param[position] = original + eps
-                loss_plus = self._objective(X, targets)
+                loss_plus = self._objective(X, targets, row_weights)
                 param[position] = original - eps
-                loss_minus = self._objective(X, targets)
+                loss_minus = self._objective(X, targets, row_weights)
                 param[position] = original
                 numeric[position] = (loss_plus - loss_minus) / (2.0 * eps)
             scale = np.linalg.norm(grad) + np.linalg.norm(numeric)
@@ -1434,7 +1493,9 @@ class MultiLabelMLPClassifier(ClassifierMixin, MLP):
     """MLP with task='multilabel': one sigmoid per label, binary cross-entropy, decision `threshold`. score is
     Hamming accuracy (see MAIN_METRIC), not scikit-learn's exact-match accuracy."""
     task = "multilabel"
-    __init__ = _init_without("task")
+    class_weight = None             # the class levers weigh single labels' classes; a label matrix has none
+    label_smoothing = 0.0
+    __init__ = _init_without("task", "class_weight", "label_smoothing")
     score = MLP.score       # Hamming accuracy, not the mixin's exact match
 
     def __sklearn_tags__(self):
@@ -1447,7 +1508,9 @@ class MultiLabelMLPClassifier(ClassifierMixin, MLP):
 class MLPRegressor(RegressorMixin, MLP):
     """MLP with task='regression': linear output and (half) mean squared error; score is R²."""
     task = "regression"
-    __init__ = _init_without("task")
+    class_weight = None             # a regression has no classes to weigh or smooth
+    label_smoothing = 0.0
+    __init__ = _init_without("task", "class_weight", "label_smoothing")
     score = MLP.score       # MLP's R² (this engine's checks of y, e.g. its number of columns), not the mixin's
 
 
@@ -1497,10 +1560,17 @@ class AutoEncoder(TransformerMixin, MLP):
     options are the MLP's.
     """
 
-    task, loss, threshold = "regression", None, 0.5      # fixed: an autoencoder regresses its input
+    # Fixed: an autoencoder regresses its input, with none of the classification levers and a constant rate.
+    task = "regression"
+    loss = None
+    threshold = 0.5
+    lr_schedule = "constant"
+    class_weight = None
+    label_smoothing = 0.0
     _parameter_rules = {
         **{name: rule for name, rule in MLP._parameter_rules.items()
-           if name not in ("hidden_layers", "activation", "task", "loss", "threshold")},
+           if name not in ("hidden_layers", "activation", "task", "loss", "threshold", "lr_schedule", "class_weight",
+                           "label_smoothing")},
         "encoder_layers": layer_widths(),
         "latent_dim": integer(1),
         "activation": one_of(*ACTIVATIONS),
@@ -1843,9 +1913,11 @@ SKLEARN_ACTIVATION = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic", "li
 
 def mlp_from_config(config, task="classification", seed=None, patience=None):
     """The MLP a sweep config describes: hidden_layers, activation, optimizer, learning_rate, batch_size, epochs,
-    and optionally patience, seed, alpha, loss, dtype and tol (the arguments fill in missing patience and seed); with
+    and optionally patience, seed, alpha, loss, dtype, tol and the levers lr_schedule, class_weight and
+    label_smoothing (the arguments fill in missing patience and seed); with
     `members` > 1, a SeedEnsemble of that many such MLPs."""
-    options = {name: config[name] for name in ("alpha", "loss", "dtype", "tol") if name in config}
+    options = {name: config[name] for name in ("alpha", "loss", "dtype", "tol", "lr_schedule", "class_weight",
+                                               "label_smoothing") if name in config}
     model = MLP(config["hidden_layers"], activation=config["activation"], task=task, optimizer=config["optimizer"],
                 learning_rate=config["learning_rate"], batch_size=config["batch_size"], epochs=config["epochs"],
                 patience=config.get("patience", patience),
