@@ -1549,6 +1549,41 @@ class SeedEnsemble(ClassifierMixin, BaseEstimator):
         return self.classes_[winners]
 
 
+class QuantileInput(BaseEstimator):
+    """An MLP on quantile-transformed inputs: each feature mapped through its training distribution to a normal
+    one (scikit-learn's QuantileTransformer), which tames skewed features and outliers. fit(X, y, X_val, y_val)
+    transforms the validation rows with the training rows' quantiles, so early stopping still works."""
+
+    _parameter_rules = {"n_quantiles": integer(10)}
+
+    def __init__(self, estimator=None, n_quantiles=200):
+        self.estimator = estimator
+        self.n_quantiles = n_quantiles
+
+    def fit(self, X, y, X_val=None, y_val=None):
+        from sklearn.preprocessing import QuantileTransformer
+        check_parameters(self)
+        X = check_array(X, "X")
+        self.transformer_ = QuantileTransformer(n_quantiles=min(self.n_quantiles, len(X)),
+                                                output_distribution="normal", random_state=0).fit(X)
+        validation = () if X_val is None else (self.transformer_.transform(check_array(X_val, "X_val")), y_val)
+        self.estimator_ = clone(self.estimator).fit(self.transformer_.transform(X), y, *validation)
+        self.classes_ = getattr(self.estimator_, "classes_", None)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X):
+        check_fitted(self, "estimator_")
+        return self.estimator_.predict(self.transformer_.transform(check_array(X, "X")))
+
+    def predict_proba(self, X):
+        check_fitted(self, "estimator_")
+        return self.estimator_.predict_proba(self.transformer_.transform(check_array(X, "X")))
+
+    def score(self, X, y):
+        return self.estimator_.score(self.transformer_.transform(check_array(X, "X")), y)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # 9. AutoEncoder: an MLP regressor whose target is its input; the narrowest layer is the latent code.
 # ----------------------------------------------------------------------------------------------------------------
@@ -1913,8 +1948,9 @@ SKLEARN_ACTIVATION = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic", "li
 
 def mlp_from_config(config, task="classification", seed=None, patience=None):
     """The MLP a sweep config describes: hidden_layers, activation, optimizer, learning_rate, batch_size, epochs,
-    and optionally patience, seed, alpha, loss, dtype, tol and the levers lr_schedule, class_weight and
-    label_smoothing (the arguments fill in missing patience and seed); with
+    and optionally patience, seed, alpha, loss, dtype, tol and the levers lr_schedule, class_weight,
+    label_smoothing and input_transform='quantile' (QuantileInput) (the arguments fill in missing patience and
+    seed); with
     `members` > 1, a SeedEnsemble of that many such MLPs."""
     options = {name: config[name] for name in ("alpha", "loss", "dtype", "tol", "lr_schedule", "class_weight",
                                                "label_smoothing") if name in config}
@@ -1922,7 +1958,8 @@ def mlp_from_config(config, task="classification", seed=None, patience=None):
                 learning_rate=config["learning_rate"], batch_size=config["batch_size"], epochs=config["epochs"],
                 patience=config.get("patience", patience),
                 seed=config.get("seed", 0) if seed is None else seed, **options)
-    return SeedEnsemble(model, config["members"]) if config.get("members", 1) > 1 else model
+    model = SeedEnsemble(model, config["members"]) if config.get("members", 1) > 1 else model
+    return QuantileInput(model) if config.get("input_transform") == "quantile" else model
 
 
 def sklearn_twin(config, task, n_train, seed=0, patience=20):
@@ -2365,6 +2402,35 @@ def cv_second_stage(distinct, split, task, metric, name, candidates, folds, hype
     return table, table.loc[chosen, hyperparameters].to_dict()
 
 
+def lever_comparison(base, levers, split, task, metric, name, folds, patience=20):
+    """Tabular levers scored the honest way: `base` (the selected configuration) and each lever ({name: config
+    changes}) alone by `folds`-fold cross-validation on the non-test rows, then all levers with a positive mean
+    difference combined; each row against the base on the same folds (Nadeau & Bengio's interval). The recipe is
+    the best mean among the rows ahead of the base beyond noise, or the base if none is. Returns (table, recipe
+    name, recipe config)."""
+    configs = {"selected configuration": base, **{lever: {**base, **changes} for lever, changes in levers.items()}}
+    ranking = cross_validated_ranking(list(configs.values()), split, task, metric, name=name, folds=folds,
+                                      patience=patience)
+    scores = dict(zip(configs, ranking.fold_scores))
+    helpful = [lever for lever in levers if np.mean(scores[lever]) > np.mean(scores["selected configuration"])]
+    if len(helpful) > 1:
+        combined = " + ".join(helpful)
+        configs[combined] = {**base, **{key: value for lever in helpful for key, value in levers[lever].items()}}
+        scores[combined] = cross_validated_ranking([configs[combined]], split, task, metric, name=f"{name}-combined",
+                                                   folds=folds, patience=patience).fold_scores[0]
+    rows = []
+    for lever, lever_scores in scores.items():
+        comparison = fold_comparison(lever_scores, scores["selected configuration"], folds - 1, 1)
+        rows.append({"lever": lever, f"cv {metric} mean": float(np.mean(lever_scores)),
+                     f"cv {metric} std": float(np.std(lever_scores, ddof=1)),
+                     "minus selected": comparison["difference"],
+                     "interval low": comparison["low"], "interval high": comparison["high"],
+                     "verdict": verdict(comparison, "ahead", "behind", "within noise")})
+    ahead = [row for row in rows if row["verdict"] == "ahead"]
+    recipe = max(ahead, key=lambda row: row[f"cv {metric} mean"])["lever"] if ahead else "selected configuration"
+    return pd.DataFrame(rows), recipe, configs[recipe]
+
+
 def _fit_history(model, split):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -2444,7 +2510,7 @@ def _seed_scores(make_split, models, task, seed, scores):
         model = make_model(seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            uses_validation = isinstance(model, (MLP, SeedEnsemble))     # early stopping on the validation rows
+            uses_validation = isinstance(model, (MLP, SeedEnsemble, QuantileInput))   # early stopping on validation
             model.fit(*(split.fit_args if uses_validation else (split.X_train, split.y_train)))
         predicted = model.predict(split.X_test)
         measured = scores(model, split) if scores else evaluate(task, split.y_test, predicted)
@@ -3241,6 +3307,22 @@ def lever_sentence(comparisons):
                                                            (behind, "behind it beyond noise"),
                                                            (within, WITHIN_NOISE + " it")) if names]
     return "; ".join(parts)
+
+
+def recipe_sentence(levers, metric="accuracy"):
+    """Which levers cross-validation puts ahead of the selected configuration beyond noise, and the recipe."""
+    rows = {row["lever"]: row for row in levers["table"]}
+    ahead = [lever for lever, row in rows.items() if row["verdict"] == "ahead"]
+    behind = [lever for lever, row in rows.items() if row["verdict"] == "behind"]
+    within = [lever for lever, row in rows.items()
+              if row["verdict"] == "within noise" and lever != "selected configuration"]
+    parts = [f"{listing(names)} {word}" for names, word in ((ahead, "ahead of the selected configuration beyond noise"),
+                                                            (behind, "behind it beyond noise"),
+                                                            (within, "within noise of it")) if names]
+    recipe = levers["recipe"]
+    outcome = ("so the selected configuration stays" if recipe == "selected configuration" else
+               f"so the recipe is {recipe}, which goes to the test part once")
+    return "; ".join(parts) + f": {outcome}"
 
 
 def _headline_mean(summary, model):

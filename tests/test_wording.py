@@ -26,11 +26,12 @@ def report_cells(notebook_path):
 def typed_digits(text):
     """Digits a writer typed: not in code spans, formulas, units, the machine or section headings."""
     text = re.sub(r"`[^`]*`", "", text)
-    text = re.sub(r"\$1000s|\d-core|F1", "", text)
+    text = re.sub(r"\$1000s|\d-core|F1|L2", "", text)
     text = re.sub(r"\$[^$]+\$", "", text)
     text = re.sub(r"(?m)^#+ (A\.)?[\d.–]+ ", "", text)
     text = re.sub(r"(?i)(figures?|sections?|appendix)\s+(A\.)?[\d.–]+", "", text)   # names of parts, like headings
     text = re.sub(r"95 % (t-)?interval", "", text)                 # the confidence level the noise rule states
+    text = re.sub(r"et al\.\s+(19|20)\d\d", "", text)                # citations' years
     return re.findall(r"\d", text)
 
 
