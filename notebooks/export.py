@@ -137,10 +137,10 @@ PDF_HINT = ("install Chrome or Chromium (Debian/Ubuntu as root: apt-get install 
 # $…$ formulas; an opening $ followed by a digit is money ($1000s), not mathematics.
 INLINE_MATH = re.compile(r"(?<![\w$])\$(?!\d)((?:[^$\n]|\n(?!\n))+?)\$")    # may cross a line break, not a paragraph
 STYLE = ("@page{size:A4;margin:1.4cm 1.5cm}"
-         "body{font-family:'DejaVu Sans',sans-serif;font-size:9.5pt;max-width:50em;margin:auto;line-height:1.35}"
+         "body{font-family:'DejaVu Sans',sans-serif;font-size:9.3pt;max-width:52em;margin:auto;line-height:1.3}"
          "table{border-collapse:collapse;font-size:7pt;margin:0.5em 0;max-width:100%}"
          "td,th{border:1px solid #bbb;padding:1px 3px;overflow-wrap:anywhere}"
-         "img{max-width:100%;max-height:5.8cm;display:block;margin:0.3em auto}"
+         "img{max-width:100%;max-height:5.3cm;display:block;margin:0.3em auto}"
          "h1,h2,h3{page-break-after:avoid;margin:0.7em 0 0.3em}p{margin:0.4em 0}"
          "tr,img{page-break-inside:avoid}")
 
