@@ -1235,7 +1235,7 @@ class MLP(BaseEstimator):
         update_rule, rows_per_step = OPTIMIZERS[self.optimizer]
         batch_size = max(1, min(rows_per_step(self.batch_size, len(self._X_fit)), len(self._X_fit)))
         self._train(self._X_fit, targets, validation, update_rule(self.learning_rate), batch_size, rng)
-        del self._X_fit
+        del self._X_fit, self._row_weights
         return self
 
     def _prepare_fit(self, X, y, X_val, y_val):
@@ -1441,7 +1441,7 @@ class MLP(BaseEstimator):
             targets, _ = self._prepare_fit(X, y, None, None)
             row_weights = self._row_weights
             X = self._X_fit
-            del self._X_fit
+            del self._X_fit, self._row_weights
             self._init_params(np.random.default_rng(self.seed))
         backprop = self._backward(self._forward(X), targets, [np.empty_like(param) for param in self._params()],
                                   row_weights)
@@ -1572,16 +1572,18 @@ class QuantileInput(BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def predict(self, X):
+    def _inputs(self, X):
         check_fitted(self, "estimator_")
-        return self.estimator_.predict(self.transformer_.transform(check_array(X, "X")))
+        return self.transformer_.transform(check_array(X, "X"))
+
+    def predict(self, X):
+        return self.estimator_.predict(self._inputs(X))
 
     def predict_proba(self, X):
-        check_fitted(self, "estimator_")
-        return self.estimator_.predict_proba(self.transformer_.transform(check_array(X, "X")))
+        return self.estimator_.predict_proba(self._inputs(X))
 
     def score(self, X, y):
-        return self.estimator_.score(self.transformer_.transform(check_array(X, "X")), y)
+        return self.estimator_.score(self._inputs(X), y)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -3281,13 +3283,20 @@ def same_run_sentence(config):
 
 
 
+def _twin_parts(twins):
+    """(the twins' part, the whole) of the forest-minus-MLP difference over all test wines, each part a subset's
+    difference times its share of the rows."""
+    lead = twins["forest_lead"]
+    share = twins["test_with_twin"] / twins["test_rows"]
+    from_twins = share * lead["with a twin"]["difference"]
+    return from_twins, from_twins + (1 - share) * lead["without a twin"]["difference"]
+
+
 def twins_sentence(twins):
     """What identical wines contribute to the forest's lead: 1-NN, forest and MLP with and without a test twin."""
     accuracy = {row["model"]: row for row in twins["table"]}
     lead = twins["forest_lead"]
-    share = twins["test_with_twin"] / twins["test_rows"]
-    from_twins = share * lead["with a twin"]["difference"]
-    total = from_twins + (1 - share) * lead["without a twin"]["difference"]
+    from_twins, total = _twin_parts(twins)
     return (f"Identical wines. {twins['rows_in_groups']} of the {twins['wines']} wines belong to {twins['groups']} "
             f"groups of identical measurements, {'always' if twins['groups_share_quality'] else 'not always'} with "
             f"the same quality, and {twins['test_with_twin']} of the {twins['test_rows']} test wines have such a twin "
@@ -3350,11 +3359,6 @@ def recipe_sentence(levers, metric="accuracy"):
     return "; ".join(parts) + f": {outcome}"
 
 
-def _headline_mean(summary, model):
-    row = find(summary, model=model)
-    return f"{number(row['mean'])} ± {row['std']:.3f}"
-
-
 def _headline_paired(label, comparison, metric_is_accuracy=True):
     """'MLP − forest −5.0 points (95 % interval −8.8 to −1.2): below'."""
     scale, digits, unit = (100, 1, " points") if metric_is_accuracy else (1, 3, "")
@@ -3374,10 +3378,10 @@ def headline_table(wine, housing, diabetes, spotify):
     reduction = {row["method"]: row for row in spotify["reduction"]["table"]}
     seeds = (f"{wine['over_seeds']['seeds']} seeds, {wine['over_seeds']['test_rows']} test wines")
     rows = [
-        ("Wine quality: test accuracy", seeds, _headline_mean(wine["over_seeds"]["summary"], ROWS.mlp)
+        ("Wine quality: test accuracy", seeds, plus_minus(find(wine["over_seeds"]["summary"], model=ROWS.mlp))
          + ensemble_row(wine),
-         f"scikit-learn MLP {_headline_mean(wine['over_seeds']['summary'], ROWS.sklearn_mlp)}; random forest "
-         f"{_headline_mean(wine['over_seeds']['summary'], ROWS.forest)}; majority class "
+         f"scikit-learn MLP {plus_minus(find(wine['over_seeds']['summary'], model=ROWS.sklearn_mlp))}; random forest "
+         f"{plus_minus(find(wine['over_seeds']['summary'], model=ROWS.forest))}; majority class "
          f"{number(find(wine['over_seeds']['summary'], model=ROWS.majority)['mean'])}",
          _headline_paired("MLP − forest", wine["over_seeds"]["paired"][ROWS.forest])),
         (f"Advertisement, {multilabel['labels']} labels: exact match / micro-F1",
@@ -3388,10 +3392,10 @@ def headline_table(wine, housing, diabetes, spotify):
          _headline_paired("MLP − forest, exact match", multilabel["paired_exact_match"][ROWS.forest])),
         ("Housing: test R²",
          f"{housing['over_seeds']['seeds']} seeds, {housing['over_seeds']['test_rows']} test tracts",
-         _headline_mean(housing["over_seeds"]["r2"], ROWS.mlp),
-         f"scikit-learn MLP {_headline_mean(housing['over_seeds']['r2'], ROWS.sklearn_mlp)}; random forest "
-         f"{_headline_mean(housing['over_seeds']['r2'], ROWS.forest)}; linear regression "
-         f"{_headline_mean(housing['over_seeds']['r2'], ROWS.linear)}",
+         plus_minus(find(housing["over_seeds"]["r2"], model=ROWS.mlp)),
+         f"scikit-learn MLP {plus_minus(find(housing['over_seeds']['r2'], model=ROWS.sklearn_mlp))}; random forest "
+         f"{plus_minus(find(housing['over_seeds']['r2'], model=ROWS.forest))}; linear regression "
+         f"{plus_minus(find(housing['over_seeds']['r2'], model=ROWS.linear))}",
          _headline_paired("MLP − forest", housing["over_seeds"]["paired"][ROWS.forest], False)),
         ("Diabetes: test accuracy of logistic regression",
          f"{diabetes['over_seeds']['seeds']} seeds, {diabetes['over_seeds']['test_rows']} test patients",
@@ -3431,8 +3435,8 @@ def conclusions(wine, housing, diabetes, spotify):
     knn = {row["features"]: row["accuracy"] for row in spotify["knn"]}
     gradient = max(row["relative_diff"] for source in (wine, housing) for row in source["gradient_check"])
     return "\n".join([
-        f"- The engine is right where it can be checked: backpropagation agrees with central differences to a "
-        f"relative difference of at most {number(gradient)}, and the KNN agrees with scikit-learn's on "
+        f"- The engine where it can be checked: {gradient_sentence([{'relative_diff': gradient}])} (central "
+        "differences), and the KNN agrees with scikit-learn's on "
         f"{number(100 * spotify['knn_sklearn']['agreement_with_ours'], 2)} % of the test tracks (the rest are ties).",
         f"- Wine: the selected MLP is {verdict(wine_forest)} the random forest "
         f"({interval_text(wine_forest, as_points=True)}). {twins_share_sentence(wine['twins'])}",
@@ -3454,9 +3458,7 @@ def conclusions(wine, housing, diabetes, spotify):
 def twins_share_sentence(twins):
     """The part of the forest's wine lead that comes from test wines with an identical twin."""
     lead = twins["forest_lead"]
-    share = twins["test_with_twin"] / twins["test_rows"]
-    from_twins = share * lead["with a twin"]["difference"]
-    total = from_twins + (1 - share) * lead["without a twin"]["difference"]
+    from_twins, total = _twin_parts(twins)
     return (f"On the {twins['test_with_twin']} test wines with an identical twin among the other rows the forest "
             f"is {verdict(lead['with a twin'])} the MLP ({interval_text(lead['with a twin'], as_points=True)}), on "
             f"the others {verdict(lead['without a twin'])} it "
