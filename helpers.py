@@ -1552,13 +1552,21 @@ class SeedEnsemble(ClassifierMixin, BaseEstimator):
 class QuantileInput(BaseEstimator):
     """An MLP on quantile-transformed inputs: each feature mapped through its training distribution to a normal
     one (scikit-learn's QuantileTransformer), which tames skewed features and outliers. fit(X, y, X_val, y_val)
-    transforms the validation rows with the training rows' quantiles, so early stopping still works."""
+    transforms the validation rows with the training rows' quantiles, so early stopping still works. A classifier
+    or a regressor, as its estimator is."""
 
     _parameter_rules = {"n_quantiles": integer(10)}
 
     def __init__(self, estimator=None, n_quantiles=200):
         self.estimator = estimator
         self.n_quantiles = n_quantiles
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = self.estimator.__sklearn_tags__()
+        tags.estimator_type, tags.classifier_tags, tags.regressor_tags, tags.target_tags = (
+            inner.estimator_type, inner.classifier_tags, inner.regressor_tags, inner.target_tags)
+        return tags
 
     def fit(self, X, y, X_val=None, y_val=None):
         from sklearn.preprocessing import QuantileTransformer
@@ -1574,16 +1582,146 @@ class QuantileInput(BaseEstimator):
 
     def _inputs(self, X):
         check_fitted(self, "estimator_")
-        return self.transformer_.transform(check_array(X, "X"))
+        X = check_array(X, "X")
+        check_n_features(self, X)
+        return self.transformer_.transform(X)
 
     def predict(self, X):
-        return self.estimator_.predict(self._inputs(X))
+        inputs = self._inputs(X)
+        return self.estimator_.predict(inputs)
 
+    @available_if(lambda self: hasattr(self.estimator, "predict_proba"))
     def predict_proba(self, X):
-        return self.estimator_.predict_proba(self._inputs(X))
+        inputs = self._inputs(X)
+        return self.estimator_.predict_proba(inputs)
 
     def score(self, X, y):
-        return self.estimator_.score(self._inputs(X), y)
+        inputs = self._inputs(X)
+        return self.estimator_.score(inputs, y)
+
+
+# Target views: the same network learning the target in another form. Each wrapper fits its estimator on the
+# transformed target (the validation rows too, so early stopping still works) and maps predictions back.
+def ordered_labels(y, name="y"):
+    """Class labels that have an order (numbers), as a 1-D array, or a ValueError saying why an ordinal view
+    cannot use them."""
+    labels = class_labels(y, name)
+    if labels.dtype.kind not in "iubf":
+        raise ValueError(f"Unknown label type for an ordinal view: it needs numeric class labels whose order means "
+                         f"something (scores such as wine quality 3–8), got {labels.dtype} labels; use a plain "
+                         "classifier for unordered classes.")
+    return labels.astype(np.float64)
+
+
+class RoundedRegression(ClassifierMixin, BaseEstimator):
+    """Ordered numeric classes as a regression: the regressor learns the standardised score and predict returns the
+    class nearest to its prediction (rounding, clipped to the classes seen in training; ties go to the lower)."""
+
+    def __init__(self, regressor=None):
+        self.regressor = regressor
+
+    def fit(self, X, y, X_val=None, y_val=None):
+        check_array(X, "X")             # X's problems first, as every estimator here reports them
+        scores = ordered_labels(y)
+        self.classes_ = np.unique(class_labels(y))
+        if len(self.classes_) < 2:
+            raise ValueError(f"classification needs at least two classes, but y has only one class: "
+                             f"{self.classes_.tolist()}.")
+        self.score_mean_, self.score_std_ = scores.mean(), scores.std()
+        validation = () if X_val is None else (X_val, self._standardised(ordered_labels(y_val, "y_val")))
+        self.regressor_ = clone(self.regressor).fit(X, self._standardised(scores), *validation)
+        self.n_features_in_ = self.regressor_.n_features_in_
+        return self
+
+    def _standardised(self, scores):
+        return (scores - self.score_mean_) / self.score_std_
+
+    def predict(self, X):
+        check_fitted(self, "regressor_")
+        scores = self.regressor_.predict(X) * self.score_std_ + self.score_mean_
+        distances = np.abs(scores[:, None] - self.classes_.astype(np.float64)[None, :])
+        return self.classes_[distances.argmin(axis=1)]
+
+
+class CumulativeTargets(ClassifierMixin, BaseEstimator):
+    """Ordered classes c_1 < … < c_K as K − 1 questions "is y above c_k?" (Frank & Hall 2001), all learnt by one
+    multi-label network: P(c_k) = P(y > c_{k−1}) − P(y > c_k), negative differences clipped to 0 and renormalised;
+    predict is the most probable class."""
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def fit(self, X, y, X_val=None, y_val=None):
+        check_array(X, "X")             # X's problems first, as every estimator here reports them
+        ordered_labels(y)
+        self.classes_ = np.unique(class_labels(y))
+        if len(self.classes_) < 2:
+            raise ValueError(f"classification needs at least two classes, but y has only one class: "
+                             f"{self.classes_.tolist()}.")
+        validation = () if X_val is None else (X_val, self._above(ordered_labels(y_val, "y_val")))
+        self.estimator_ = clone(self.estimator).fit(X, self._above(ordered_labels(y)), *validation)
+        self.n_features_in_ = self.estimator_.n_features_in_
+        return self
+
+    def _above(self, scores):
+        """The 0/1 matrix [y > c_k] for k = 1 … K − 1."""
+        return (scores[:, None] > self.classes_[:-1].astype(np.float64)[None, :]).astype(int)
+
+    def predict_proba(self, X):
+        check_fitted(self, "estimator_")
+        above = self.estimator_.predict_proba(X)
+        cumulative = np.hstack([np.ones((len(above), 1)), above, np.zeros((len(above), 1))])
+        probabilities = np.clip(cumulative[:, :-1] - cumulative[:, 1:], 0.0, None)
+        return probabilities / probabilities.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        winners = self.predict_proba(X).argmax(axis=1)
+        return self.classes_[winners]
+
+
+class LogTarget(RegressorMixin, BaseEstimator):
+    """A regressor trained on the logarithm of a positive target (a lever for right-skewed prices): y·target_std +
+    target_mean is the target in its units (housing_split standardises MEDV), the regressor learns log(units)
+    standardised on the training rows, and predict maps exp(prediction) back to y's scale. exp of a predicted log
+    is a median, not a mean, so the lever can lose R² where errors are wide."""
+
+    _parameter_rules = {"target_mean": (_is_real, "a finite number"), "target_std": real(0, exclusive=True)}
+
+    def __init__(self, regressor=None, target_mean=0.0, target_std=1.0):
+        self.regressor = regressor
+        self.target_mean = target_mean
+        self.target_std = target_std
+
+    def _logs(self, y, name):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            from sklearn.exceptions import DataConversionWarning
+            warnings.warn(f"A column-vector {name} was passed when a 1d array was expected; using {name}.ravel().",
+                          DataConversionWarning, stacklevel=3)
+            y = y.ravel()
+        units = check_array(y, name, ndim=1) * self.target_std + self.target_mean
+        if units.min() <= 0:
+            raise ValueError(f"LogTarget: {name} in its units ({name}·target_std + target_mean) must be positive, "
+                             f"but its smallest value is {units.min():.4g}; pass the target_mean and target_std "
+                             "that undo the target's standardisation, or train without the log target.")
+        return np.log(units)
+
+    def fit(self, X, y, X_val=None, y_val=None):
+        check_parameters(self)
+        check_array(X, "X")             # X's problems first, as every estimator here reports them
+        logs = self._logs(y, "y")
+        self.log_mean_, self.log_std_ = logs.mean(), logs.std() or 1.0
+        validation = () if X_val is None else (X_val, (self._logs(y_val, "y_val") - self.log_mean_) / self.log_std_)
+        self.regressor_ = clone(self.regressor).fit(X, (logs - self.log_mean_) / self.log_std_, *validation)
+        self.n_features_in_ = self.regressor_.n_features_in_
+        return self
+
+    def predict(self, X):
+        check_fitted(self, "regressor_")
+        units = np.exp(self.regressor_.predict(X) * self.log_std_ + self.log_mean_)
+        return (units - self.target_mean) / self.target_std
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -1948,19 +2086,33 @@ def mlp_training_key(config):
 SKLEARN_ACTIVATION = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic", "linear": "identity"}
 
 
-def mlp_from_config(config, task="classification", seed=None, patience=None):
+# The target views a config can ask for (config["target"]): the wrapper, and the task its inner MLP learns.
+TARGET_VIEWS = {"rounded": "regression", "cumulative": "multilabel", "log": "regression"}
+
+
+def mlp_from_config(config, task="classification", seed=None, patience=None, target_units=(0.0, 1.0)):
     """The MLP a sweep config describes: hidden_layers, activation, optimizer, learning_rate, batch_size, epochs,
     and optionally patience, seed, alpha, loss, dtype, tol and the levers lr_schedule, class_weight,
-    label_smoothing and input_transform='quantile' (QuantileInput) (the arguments fill in missing patience and
-    seed); with
-    `members` > 1, a SeedEnsemble of that many such MLPs."""
+    label_smoothing, input_transform='quantile' (QuantileInput) and target (a TARGET_VIEWS key: 'rounded' →
+    RoundedRegression, 'cumulative' → CumulativeTargets, 'log' → LogTarget with `target_units`, the (mean, std)
+    that undo a standardised target); the arguments fill in missing patience and seed. With `members` > 1, a
+    SeedEnsemble of that many such MLPs."""
     options = {name: config[name] for name in ("alpha", "loss", "dtype", "tol", "lr_schedule", "class_weight",
                                                "label_smoothing") if name in config}
-    model = MLP(config["hidden_layers"], activation=config["activation"], task=task, optimizer=config["optimizer"],
-                learning_rate=config["learning_rate"], batch_size=config["batch_size"], epochs=config["epochs"],
-                patience=config.get("patience", patience),
+    view = config.get("target")
+    if view is not None and view not in TARGET_VIEWS:
+        raise ValueError(f"config target must be one of {', '.join(map(repr, TARGET_VIEWS))}; got {view!r}.")
+    model = MLP(config["hidden_layers"], activation=config["activation"], task=TARGET_VIEWS.get(view, task),
+                optimizer=config["optimizer"], learning_rate=config["learning_rate"], batch_size=config["batch_size"],
+                epochs=config["epochs"], patience=config.get("patience", patience),
                 seed=config.get("seed", 0) if seed is None else seed, **options)
     model = SeedEnsemble(model, config["members"]) if config.get("members", 1) > 1 else model
+    if view == "rounded":
+        model = RoundedRegression(model)
+    elif view == "cumulative":
+        model = CumulativeTargets(model)
+    elif view == "log":
+        model = LogTarget(model, *target_units)
     return QuantileInput(model) if config.get("input_transform") == "quantile" else model
 
 
@@ -2323,11 +2475,11 @@ def housing_claim_checks(table, claims, metric="val_r2", hyperparameters=SWEEP_H
                          for deeper, shallower in zip(order, order[1:])]}]
 
 
-def _cv_fold_score(config, task, metric, X, y, train_rows, test_rows, patience, seed):
+def _cv_fold_score(config, task, metric, X, y, train_rows, test_rows, patience, seed, target_units):
     """Train on one fold's training rows (10 % of them held out for early stopping, unless the config's patience
     is None) and score its test rows."""
     from sklearn.model_selection import train_test_split
-    model = mlp_from_config(config, task, seed=seed, patience=patience)
+    model = mlp_from_config(config, task, seed=seed, patience=patience, target_units=target_units)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if config.get("patience", patience) is None:
@@ -2352,7 +2504,7 @@ def cross_validated_ranking(configs, split, task, metric, name, folds=5, patienc
     splitter = (StratifiedKFold if task == "classification" else KFold)(folds, shuffle=True, random_state=seed)
     fold_rows = list(splitter.split(X, y))
     calls = {(index, fold): functools.partial(_cv_fold_score, config, task, metric, X, y, train_rows, test_rows,
-                                              patience, seed)
+                                              patience, seed, (split.target_mean, split.target_std))
              for index, config in enumerate(configs) for fold, (train_rows, test_rows) in enumerate(fold_rows)}
     scores = run_journaled(journal, calls, n_jobs)
     rows = []
@@ -2512,7 +2664,7 @@ def _seed_scores(make_split, models, task, seed, scores):
         model = make_model(seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            uses_validation = isinstance(model, (MLP, SeedEnsemble, QuantileInput))   # early stopping on validation
+            uses_validation = "X_val" in inspect.signature(model.fit).parameters     # early stopping on validation
             model.fit(*(split.fit_args if uses_validation else (split.X_train, split.y_train)))
         predicted = model.predict(split.X_test)
         measured = scores(model, split) if scores else evaluate(task, split.y_test, predicted)

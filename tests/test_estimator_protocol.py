@@ -22,6 +22,8 @@ MULTILABEL_NOT_APPLICABLE = {
     "check_classifiers_train": "compares predictions with a 1-D y; predictions are an (n, n_labels) 0/1 matrix",
     "check_fit2d_1feature": "fits y with values {1, 2}; a label matrix holds 0/1",
 }
+# An ordinal view orders its classes by value; string labels have none to learn.
+ORDINAL_NOT_APPLICABLE = {"check_classifiers_classes": "fits string class labels, which have no order"}
 # Small, fast settings: the checks fit each model dozens of times on toy data.
 ESTIMATORS = [
     (helpers.MLPClassifier([16], epochs=200, learning_rate=0.1), {}),
@@ -32,6 +34,13 @@ ESTIMATORS = [
     (helpers.PCA(), {}),
     (helpers.KNN(3), {}),
     (helpers.SeedEnsemble(helpers.MLPClassifier([16], epochs=200, learning_rate=0.1), members=2), {}),
+    (helpers.QuantileInput(helpers.MLPClassifier([16], epochs=200, learning_rate=0.1), n_quantiles=50), {}),
+    (helpers.QuantileInput(helpers.MLPRegressor([16], epochs=200, learning_rate=0.05), n_quantiles=50), {}),
+    (helpers.RoundedRegression(helpers.MLPRegressor([16], epochs=200, learning_rate=0.05)), ORDINAL_NOT_APPLICABLE),
+    (helpers.CumulativeTargets(helpers.MultiLabelMLPClassifier([16], epochs=200, learning_rate=0.1)),
+     ORDINAL_NOT_APPLICABLE),
+    # scikit-learn's regression targets are centred on zero; the offset keeps them positive in their "units".
+    (helpers.LogTarget(helpers.MLPRegressor([16], epochs=200, learning_rate=0.05), target_mean=1000.0), {}),
 ]
 
 
