@@ -329,6 +329,11 @@ class Split:
     def shapes(self):
         return {part: getattr(self, f"X_{part}").shape for part in ("train", "val", "test")}
 
+    @property
+    def target_units(self):
+        """(mean, std) that undo the standardised regression target: LogTarget's target_mean and target_std."""
+        return self.target_mean, self.target_std
+
     def to_units(self, values):
         """A (standardised) regression target or prediction back in the target's own units."""
         return np.asarray(values) * self.target_std + self.target_mean
@@ -2504,7 +2509,7 @@ def cross_validated_ranking(configs, split, task, metric, name, folds=5, patienc
     splitter = (StratifiedKFold if task == "classification" else KFold)(folds, shuffle=True, random_state=seed)
     fold_rows = list(splitter.split(X, y))
     calls = {(index, fold): functools.partial(_cv_fold_score, config, task, metric, X, y, train_rows, test_rows,
-                                              patience, seed, (split.target_mean, split.target_std))
+                                              patience, seed, split.target_units)
              for index, config in enumerate(configs) for fold, (train_rows, test_rows) in enumerate(fold_rows)}
     scores = run_journaled(journal, calls, n_jobs)
     rows = []
@@ -2558,15 +2563,20 @@ def cv_second_stage(distinct, split, task, metric, name, candidates, folds, hype
 
 def lever_comparison(base, levers, split, task, metric, name, folds, patience=20):
     """Tabular levers scored the honest way: `base` (the selected configuration) and each lever ({name: config
-    changes}) alone by `folds`-fold cross-validation on the non-test rows, then all levers with a positive mean
-    difference combined; each row against the base on the same folds (Nadeau & Bengio's interval). The recipe is
-    the best mean among the rows ahead of the base beyond noise, or the base if none is. Returns (table, recipe
-    name, recipe config)."""
+    changes}) alone by `folds`-fold cross-validation on the non-test rows, then the levers with a positive mean
+    difference combined (of levers that set the same parameter, only the best); each row against the base on the
+    same folds (Nadeau & Bengio's interval). The recipe is the best mean among the rows ahead of the base beyond
+    noise, or the base if none is. Returns (table, recipe name, recipe config)."""
     configs = {"selected configuration": base, **{lever: {**base, **changes} for lever, changes in levers.items()}}
     ranking = cross_validated_ranking(list(configs.values()), split, task, metric, name=name, folds=folds,
                                       patience=patience)
     scores = dict(zip(configs, ranking.fold_scores))
-    helpful = [lever for lever in levers if np.mean(scores[lever]) > np.mean(scores["selected configuration"])]
+    helpful, changed = [], set()
+    # Best first: a lever setting a parameter a better one set already (two schedules, two target views) is left out.
+    for lever in sorted(levers, key=lambda lever: -np.mean(scores[lever])):
+        if np.mean(scores[lever]) > np.mean(scores["selected configuration"]) and not changed & set(levers[lever]):
+            helpful.append(lever)
+            changed |= set(levers[lever])
     if len(helpful) > 1:
         combined = " + ".join(helpful)
         configs[combined] = {**base, **{key: value for lever in helpful for key, value in levers[lever].items()}}
@@ -3508,6 +3518,12 @@ def recipe_sentence(levers, metric="accuracy"):
     recipe = levers["recipe"]
     outcome = ("so the selected configuration stays" if recipe == "selected configuration" else
                f"so the recipe is {recipe}, which goes to the test part once")
+    if "test" in levers:
+        means = {row["model"]: row["mean"] for row in levers["test"]["summary"]}
+        against = [f"{verdict(comparison)} {name} ({number(means[name])}; recipe minus {name} "
+                   f"{interval_text(comparison, as_points=metric == 'accuracy')})"
+                   for name, comparison in levers["test"]["paired"].items()]
+        outcome += f"; there its {metric} is {number(means[recipe])}, {listing(against)}"
     return "; ".join(parts) + f": {outcome}"
 
 

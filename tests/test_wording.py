@@ -208,3 +208,15 @@ def test_markdown_table_prints_whole_columns_as_integers_and_seconds_with_one_de
     table = helpers.markdown_table([{"n": 3.0, "score": 0.51234, "fit seconds": 12.345},
                                     {"n": 4.0, "score": 0.5, "fit seconds": 1.0}])
     assert table.splitlines()[2:] == ["| 3 | 0.512 | 12.3 |", "| 4 | 0.500 | 1.0 |"]
+
+
+def test_recipe_sentence_reports_the_recipes_test_comparison_with_its_verdict():
+    table = [{"lever": "selected configuration", "verdict": "within noise"},
+             {"lever": "log target", "verdict": "ahead"}, {"lever": "weight decay", "verdict": "within noise"}]
+    stays = helpers.recipe_sentence({"table": table, "recipe": "selected configuration"}, "R²")
+    assert stays.endswith("so the selected configuration stays") and "log target is ahead" in stays
+    tested = helpers.recipe_sentence({"table": table, "recipe": "log target", "test": {
+        "summary": [{"model": "log target", "mean": 0.8}, {"model": "random forest", "mean": 0.7}],
+        "paired": {"random forest": {"difference": 0.1, "low": -0.02, "high": 0.22, "over": "102 test rows"}}}}, "R²")
+    assert tested.endswith(f"there its R² is 0.800, {helpers.WITHIN_NOISE} random forest (0.700; recipe minus random "
+                           "forest +0.100, 95 % interval −0.020 to +0.220; 102 test rows)")
