@@ -1554,17 +1554,60 @@ class SeedEnsemble(ClassifierMixin, BaseEstimator):
         return self.classes_[winners]
 
 
-class QuantileInput(BaseEstimator):
-    """An MLP on quantile-transformed inputs: each feature mapped through its training distribution to a normal
-    one (scikit-learn's QuantileTransformer), which tames skewed features and outliers. fit(X, y, X_val, y_val)
-    transforms the validation rows with the training rows' quantiles, so early stopping still works. A classifier
-    or a regressor, as its estimator is."""
+class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
+    """Piecewise-linear encoding of numerical features (Gorishniy et al. 2022): each feature's training quantiles
+    b_0 < … < b_T cut it into T bins, and x becomes T numbers e_t = clip((x − b_{t−1}) / (b_t − b_{t−1}), 0, 1),
+    the first bin unclipped below and the last above, so the network sees where in each bin a value lies. A feature
+    with fewer distinct values gets fewer bins (a 0/1 column one)."""
 
-    _parameter_rules = {"n_quantiles": integer(10)}
+    _parameter_rules = {"n_bins": integer(1)}
 
-    def __init__(self, estimator=None, n_quantiles=200):
+    def __init__(self, n_bins=8):
+        self.n_bins = n_bins
+
+    def fit(self, X, y=None):
+        check_parameters(self)
+        X = check_array(X, "X")
+        levels = np.linspace(0.0, 1.0, self.n_bins + 1)
+        self.edges_ = [np.unique(np.quantile(column, levels)) for column in X.T]
+        self.edges_ = [edges if len(edges) > 1 else np.array([edges[0], edges[0] + 1.0]) for edges in self.edges_]
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):
+        check_fitted(self, "edges_")
+        X = check_array(X, "X")
+        check_n_features(self, X)
+        return np.hstack([self._encode(column, edges) for column, edges in zip(X.T, self.edges_)])
+
+    @staticmethod
+    def _encode(column, edges):
+        position = (column[:, None] - edges[None, :-1]) / np.diff(edges)[None, :]
+        lower = np.where(np.arange(len(edges) - 1) == 0, -np.inf, 0.0)
+        upper = np.where(np.arange(len(edges) - 1) == len(edges) - 2, np.inf, 1.0)
+        return np.clip(position, lower, upper)
+
+
+def quantile_transformer():
+    """scikit-learn's QuantileTransformer to a normal distribution, on every training row (no subsample)."""
+    from sklearn.preprocessing import QuantileTransformer
+    return QuantileTransformer(n_quantiles=200, output_distribution="normal", subsample=None, random_state=0)
+
+
+# The input transforms a config can ask for (config["input_transform"]): each makes a fresh transformer.
+INPUT_TRANSFORMS = {"quantile": quantile_transformer, "piecewise_linear": PiecewiseLinearEncoder}
+
+
+class TransformedInput(BaseEstimator):
+    """An MLP on transformed inputs, as a Pipeline of `transformer` and `estimator` would be, except that
+    fit(X, y, X_val, y_val) transforms the validation rows with what the transformer learnt from the training rows,
+    so early stopping still works. A classifier or a regressor, as its estimator is. The levers: quantile-transformed
+    inputs (each feature mapped through its training distribution to a normal one, which tames skewed features and
+    outliers) and a piecewise-linear encoding (INPUT_TRANSFORMS)."""
+
+    def __init__(self, estimator=None, transformer=None):
         self.estimator = estimator
-        self.n_quantiles = n_quantiles
+        self.transformer = transformer
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1574,11 +1617,8 @@ class QuantileInput(BaseEstimator):
         return tags
 
     def fit(self, X, y, X_val=None, y_val=None):
-        from sklearn.preprocessing import QuantileTransformer
-        check_parameters(self)
         X = check_array(X, "X")
-        self.transformer_ = QuantileTransformer(n_quantiles=min(self.n_quantiles, len(X)),
-                                                output_distribution="normal", random_state=0).fit(X)
+        self.transformer_ = clone(self.transformer).fit(X)
         validation = () if X_val is None else (self.transformer_.transform(check_array(X_val, "X_val")), y_val)
         self.estimator_ = clone(self.estimator).fit(self.transformer_.transform(X), y, *validation)
         self.classes_ = getattr(self.estimator_, "classes_", None)
@@ -2098,10 +2138,10 @@ TARGET_VIEWS = {"rounded": "regression", "cumulative": "multilabel", "log": "reg
 def mlp_from_config(config, task="classification", seed=None, patience=None, target_units=(0.0, 1.0)):
     """The MLP a sweep config describes: hidden_layers, activation, optimizer, learning_rate, batch_size, epochs,
     and optionally patience, seed, alpha, loss, dtype, tol and the levers lr_schedule, class_weight,
-    label_smoothing, input_transform='quantile' (QuantileInput) and target (a TARGET_VIEWS key: 'rounded' →
-    RoundedRegression, 'cumulative' → CumulativeTargets, 'log' → LogTarget with `target_units`, the (mean, std)
-    that undo a standardised target); the arguments fill in missing patience and seed. With `members` > 1, a
-    SeedEnsemble of that many such MLPs."""
+    label_smoothing, input_transform (an INPUT_TRANSFORMS key: TransformedInput) and target (a TARGET_VIEWS key:
+    'rounded' → RoundedRegression, 'cumulative' → CumulativeTargets, 'log' → LogTarget with `target_units`, the
+    (mean, std) that undo a standardised target); the arguments fill in missing patience and seed. With `members`
+    > 1, a SeedEnsemble of that many such MLPs."""
     options = {name: config[name] for name in ("alpha", "loss", "dtype", "tol", "lr_schedule", "class_weight",
                                                "label_smoothing") if name in config}
     view = config.get("target")
@@ -2118,7 +2158,13 @@ def mlp_from_config(config, task="classification", seed=None, patience=None, tar
         model = CumulativeTargets(model)
     elif view == "log":
         model = LogTarget(model, *target_units)
-    return QuantileInput(model) if config.get("input_transform") == "quantile" else model
+    transform = config.get("input_transform")
+    if transform is None:
+        return model
+    if transform not in INPUT_TRANSFORMS:
+        raise ValueError(f"config input_transform must be one of {', '.join(map(repr, INPUT_TRANSFORMS))}; "
+                         f"got {transform!r}.")
+    return TransformedInput(model, INPUT_TRANSFORMS[transform]())
 
 
 def sklearn_twin(config, task, n_train, seed=0, patience=20):

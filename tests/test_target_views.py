@@ -103,9 +103,12 @@ def test_log_target_says_when_the_units_are_not_positive():
         helpers.LogTarget(Fixed()).fit(np.zeros((2, 1)), np.array([-1.0, 2.0]))
 
 
+CONFIG = {"hidden_layers": [4], "activation": "relu", "optimizer": "sgd", "learning_rate": 0.01, "batch_size": 8,
+          "epochs": 2}
+
+
 def test_configs_ask_for_target_views():
-    base = {"hidden_layers": [4], "activation": "relu", "optimizer": "sgd", "learning_rate": 0.01,
-            "batch_size": 8, "epochs": 2}
+    base = CONFIG
     rounded = helpers.mlp_from_config({**base, "target": "rounded"})
     cumulative = helpers.mlp_from_config({**base, "target": "cumulative"})
     log = helpers.mlp_from_config({**base, "target": "log"}, "regression", target_units=(22.5, 9.2))
@@ -120,8 +123,36 @@ def test_quantile_inputs_are_transformed_with_the_training_quantiles():
     rng = np.random.default_rng(2)
     X = rng.lognormal(size=(300, 2))                           # skewed features
     y = (X[:, 0] > np.median(X[:, 0])).astype(int)
-    model = helpers.QuantileInput(Fixed(), n_quantiles=100).fit(X, y, X[:5], y[:5])
+    model = helpers.mlp_from_config({**CONFIG, "input_transform": "quantile"}).set_params(estimator=Fixed())
+    model.fit(X, y, X[:5], y[:5])
     transformed = model.transformer_.transform(X)
     assert abs(np.median(transformed[:, 0])) < 0.05 and abs(transformed.std(axis=0) - 1).max() < 0.1
-    with pytest.raises(ValueError, match="X has 3 features, but QuantileInput is expecting 2"):
+    assert model.estimator_.fitted_on_[1].tolist() == y[:5].tolist()
+    with pytest.raises(ValueError, match="X has 3 features, but TransformedInput is expecting 2"):
         model.predict(np.zeros((1, 3)))
+
+
+def test_piecewise_linear_encoding_places_each_value_in_its_bin():
+    encoder = helpers.PiecewiseLinearEncoder(3).fit(np.array([[0.0], [1.0], [2.0], [4.0]]))
+    encoder.edges_ = [np.array([0.0, 1.0, 2.0, 4.0])]           # the bins [0, 1], [1, 2], [2, 4]
+    encoded = encoder.transform(np.array([[-1.0], [0.5], [1.5], [3.0], [5.0]]))
+    assert encoded.tolist() == [[-1.0, 0.0, 0.0], [0.5, 0.0, 0.0], [1.0, 0.5, 0.0], [1.0, 1.0, 0.5], [1.0, 1.0, 1.5]]
+
+
+def test_piecewise_linear_bins_are_training_quantiles_and_few_valued_columns_get_fewer():
+    rng = np.random.default_rng(4)
+    X = np.column_stack([rng.normal(size=400), rng.integers(0, 2, 400), np.full(400, 7.0)])
+    encoder = helpers.PiecewiseLinearEncoder(8).fit(X)
+    assert encoder.edges_[0] == pytest.approx(np.quantile(X[:, 0], np.linspace(0, 1, 9)))
+    assert encoder.edges_[1].tolist() == [0.0, 1.0] and encoder.edges_[2].tolist() == [7.0, 8.0]
+    encoded = encoder.transform(X)
+    assert encoded.shape == (400, 8 + 1 + 1)
+    assert encoded[:, 8].tolist() == X[:, 1].tolist() and np.all(encoded[:, 9] == 0.0)
+    # inside the training range, each row's codes add up to where it lies: the bins below it full, its own partly
+    inside = encoded[:, :8]
+    assert np.all((inside >= 0) & (inside <= 1)) and np.all(np.diff(inside, axis=1) <= 0)
+
+
+def test_an_unknown_input_transform_is_named():
+    with pytest.raises(ValueError, match="input_transform must be one of 'quantile', 'piecewise_linear'; got 'log'"):
+        helpers.mlp_from_config({**CONFIG, "input_transform": "log"})

@@ -31,7 +31,7 @@ def typed_digits(text):
     text = re.sub(r"(?m)^#+ (A\.)?[\d.–]+ ", "", text)
     text = re.sub(r"(?i)(figures?|sections?|appendix)\s+(A\.)?[\d.–]+", "", text)   # names of parts, like headings
     text = re.sub(r"95 % (t-)?interval", "", text)                 # the confidence level the noise rule states
-    text = re.sub(r"et al\.\s+(19|20)\d\d", "", text)                # citations' years
+    text = re.sub(r"(et al\.|and [A-Z]\w+)\s+(19|20)\d\d", "", text)   # citations' years (Frank and Hall 2001)
     return re.findall(r"\d", text)
 
 
