@@ -3538,6 +3538,18 @@ def knn_time_sentence(knn, full_dims=15, reduced=ROWS.pca, reduced_dims=9):
             f"dimensions: the time falls {verdict} the dimensions")
 
 
+def _verdict_groups(ahead, behind, within, reference):
+    """'a is ahead of <reference> beyond noise; b and c are behind it beyond noise; …' (only the groups that have
+    members; the reference is named once, where it first appears)."""
+    parts = []
+    for names, phrase in ((ahead, "ahead of {} beyond noise"), (behind, "behind {} beyond noise"),
+                          (within, "within noise of {}")):
+        if names:
+            parts.append(f"{listing(names)} {'is' if len(names) == 1 else 'are'} {phrase.format(reference)}")
+            reference = "it"
+    return "; ".join(parts)
+
+
 def lever_sentence(comparisons):
     """Which levers are ahead of the plain model beyond noise ({lever: lever − plain over the same folds})."""
     levers = {name: comparison for name, comparison in comparisons.items() if comparison["difference"] != 0
@@ -3545,32 +3557,33 @@ def lever_sentence(comparisons):
     ahead = [name for name, comparison in levers.items() if comparison["low"] > 0]
     behind = [name for name, comparison in levers.items() if comparison["high"] < 0]
     within = [name for name in levers if name not in ahead and name not in behind]
-    parts = [f"{listing(names)} {'is' if len(names) == 1 else 'are'} {verb}"
-             for names, verb in ((ahead, "ahead of the plain model beyond noise"), (behind, "behind it beyond noise"),
-                                 (within, "within noise of it")) if names]
-    return "; ".join(parts)
+    return _verdict_groups(ahead, behind, within, "the plain model")
+
+
+def recipe_test_text(levers, metric="accuracy"):
+    """'its accuracy is 0.340, above random forest (0.317; recipe minus random forest +2.4 points, …)': the
+    recipe's one test run against the models it was compared with there."""
+    means = {row["model"]: row["mean"] for row in levers["test"]["summary"]}
+    against = [f"{verdict(comparison)} {name} ({number(means[name])}; recipe minus {name} "
+               f"{interval_text(comparison, as_points=metric == 'accuracy')})"
+               for name, comparison in levers["test"]["paired"].items()]
+    return f"its {metric} is {number(means[levers['recipe']])}, {listing(against)}"
 
 
 def recipe_sentence(levers, metric="accuracy"):
-    """Which levers cross-validation puts ahead of the selected configuration beyond noise, and the recipe."""
+    """Which levers cross-validation puts ahead of the selected configuration beyond noise, the recipe, and how
+    the recipe did on the test part if it went there."""
     rows = {row["lever"]: row for row in levers["table"]}
     ahead = [lever for lever, row in rows.items() if row["verdict"] == "ahead"]
     behind = [lever for lever, row in rows.items() if row["verdict"] == "behind"]
     within = [lever for lever, row in rows.items()
               if row["verdict"] == "within noise" and lever != "selected configuration"]
-    parts = [f"{listing(names)} {'is' if len(names) == 1 else 'are'} {word}"
-             for names, word in ((ahead, "ahead of the selected configuration beyond noise"),
-                                 (behind, "behind it beyond noise"), (within, "within noise of it")) if names]
     recipe = levers["recipe"]
     outcome = ("so the selected configuration stays" if recipe == "selected configuration" else
                f"so the recipe is {recipe}, which goes to the test part once")
     if "test" in levers:
-        means = {row["model"]: row["mean"] for row in levers["test"]["summary"]}
-        against = [f"{verdict(comparison)} {name} ({number(means[name])}; recipe minus {name} "
-                   f"{interval_text(comparison, as_points=metric == 'accuracy')})"
-                   for name, comparison in levers["test"]["paired"].items()]
-        outcome += f"; there its {metric} is {number(means[recipe])}, {listing(against)}"
-    return "; ".join(parts) + f": {outcome}"
+        outcome += f"; there {recipe_test_text(levers, metric)}"
+    return _verdict_groups(ahead, behind, within, "the selected configuration") + f": {outcome}"
 
 
 def _headline_paired(label, comparison, metric_is_accuracy=True):
@@ -3579,6 +3592,18 @@ def _headline_paired(label, comparison, metric_is_accuracy=True):
     return (f"{label} {signed(comparison['difference'], scale, digits)}{unit} (95 % interval "
             f"{signed(comparison['low'], scale, digits)} to {signed(comparison['high'], scale, digits)}): "
             f"{verdict(comparison, 'above', 'below', 'within noise')}")
+
+
+def recipe_headline(results, forest, metric_is_accuracy=True):
+    """The headline's additions where a levers recipe reached the test rows: (its score, its paired comparison with
+    the random forest); empty strings elsewhere."""
+    levers = results.get("tabular_levers", {})
+    if "test" not in levers:
+        return "", ""
+    recipe = find(levers["test"]["summary"], model=levers["recipe"])
+    score = plus_minus(recipe) if "std" in recipe else number(recipe["mean"])
+    return (f"; with the levers recipe {score}",
+            "; " + _headline_paired("recipe − forest", levers["test"]["paired"][forest], metric_is_accuracy))
 
 
 def headline_table(wine, housing, diabetes, spotify):
@@ -3593,11 +3618,12 @@ def headline_table(wine, housing, diabetes, spotify):
     seeds = (f"{wine['over_seeds']['seeds']} seeds, {wine['over_seeds']['test_rows']} test wines")
     rows = [
         ("Wine quality: test accuracy", seeds, plus_minus(find(wine["over_seeds"]["summary"], model=ROWS.mlp))
-         + ensemble_row(wine),
+         + ensemble_row(wine) + recipe_headline(wine, ROWS.forest)[0],
          f"scikit-learn MLP {plus_minus(find(wine['over_seeds']['summary'], model=ROWS.sklearn_mlp))}; random forest "
          f"{plus_minus(find(wine['over_seeds']['summary'], model=ROWS.forest))}; majority class "
          f"{number(find(wine['over_seeds']['summary'], model=ROWS.majority)['mean'])}",
-         _headline_paired("MLP − forest", wine["over_seeds"]["paired"][ROWS.forest])),
+         _headline_paired("MLP − forest", wine["over_seeds"]["paired"][ROWS.forest])
+         + recipe_headline(wine, ROWS.forest)[1]),
         (f"Advertisement, {multilabel['labels']} labels: exact match / micro-F1",
          f"one split, {multilabel['test_rows']} test customers",
          f"{number(labels[ROWS.mlp]['exact_match'])} / {number(labels[ROWS.mlp]['f1_micro'])}",
@@ -3606,11 +3632,13 @@ def headline_table(wine, housing, diabetes, spotify):
          _headline_paired("MLP − forest, exact match", multilabel["paired_exact_match"][ROWS.forest])),
         ("Housing: test R²",
          f"{housing['over_seeds']['seeds']} seeds, {housing['over_seeds']['test_rows']} test tracts",
-         plus_minus(find(housing["over_seeds"]["r2"], model=ROWS.mlp)),
+         plus_minus(find(housing["over_seeds"]["r2"], model=ROWS.mlp))
+         + recipe_headline(housing, ROWS.forest, False)[0],
          f"scikit-learn MLP {plus_minus(find(housing['over_seeds']['r2'], model=ROWS.sklearn_mlp))}; random forest "
          f"{plus_minus(find(housing['over_seeds']['r2'], model=ROWS.forest))}; linear regression "
          f"{plus_minus(find(housing['over_seeds']['r2'], model=ROWS.linear))}",
-         _headline_paired("MLP − forest", housing["over_seeds"]["paired"][ROWS.forest], False)),
+         _headline_paired("MLP − forest", housing["over_seeds"]["paired"][ROWS.forest], False)
+         + recipe_headline(housing, ROWS.forest, False)[1]),
         ("Diabetes: test accuracy of logistic regression",
          f"{diabetes['over_seeds']['seeds']} seeds, {diabetes['over_seeds']['test_rows']} test patients",
          f"BCE {plus_minus(logistic['MLP logistic, binary_cross_entropy']['accuracy'])}; MSE "
@@ -3630,14 +3658,46 @@ def headline_table(wine, housing, diabetes, spotify):
          + "; ".join(f"{name} {number(row['accuracy'])}" for name, row in knn.items() if name.startswith("PCA"))
          + f"; chance {number(spotify['chance'])}", "—"),
         (f"Spotify, {spotify['genres']} genres: test accuracy, MLP", f"one split, {spotify['shapes']['test'][0]} "
-         "test tracks", number(mlp_rows[ROWS.genre_mlp]["accuracy"]),
+         "test tracks", number(mlp_rows[ROWS.genre_mlp]["accuracy"]) + recipe_headline(spotify, ROWS.genre_forest)[0],
          f"random forest {number(mlp_rows[ROWS.genre_forest]['accuracy'])}; KNN "
          f"{number(mlp_rows[ROWS.genre_knn]['accuracy'])}; chance {number(spotify['chance'])}; ceiling set by "
          f"duplicate tracks {number(spotify['duplicates']['test_accuracy_ceiling'])}",
-         _headline_paired("MLP − forest", spotify["paired"][ROWS.genre_forest]))]
+         _headline_paired("MLP − forest", spotify["paired"][ROWS.genre_forest])
+         + recipe_headline(spotify, ROWS.genre_forest)[1])]
     header = ("| task | measured on | this project | baselines on the same rows | the MLP against the random "
               "forest, paired |\n|---|---|---|---|---|\n")
     return header + "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
+def lever_verdicts(wine, housing, diabetes, spotify):
+    """Every lever cross-validated against its data set's selected (or plain) model: {'lever (data set)': 'ahead',
+    'behind' or 'within noise'}."""
+    verdicts = {f"{row['lever']} ({name})": row["verdict"]
+                for name, results in (("wine", wine), ("housing", housing), ("Spotify", spotify))
+                for row in results["tabular_levers"]["table"] if row["lever"] != "selected configuration"}
+    verdicts |= {f"{lever} (diabetes)": verdict(comparison, "ahead", "behind", "within noise")
+                 for lever, comparison in diabetes["lever_comparisons"].items()
+                 if comparison["low"] != comparison["high"]}         # the plain model against itself
+    return verdicts
+
+
+def levers_conclusion(wine, housing, diabetes, spotify):
+    """The levers across the data sets: how many cross-validation put ahead, behind or within noise of the model
+    they would change, and which recipes reached the test rows."""
+    verdicts = lever_verdicts(wine, housing, diabetes, spotify)
+    ahead, behind = ([name for name, word in verdicts.items() if word == side] for side in ("ahead", "behind"))
+    within = len(verdicts) - len(ahead) - len(behind)
+    tested = [f"{name}'s recipe ({results['tabular_levers']['recipe']}) went to the test rows, where "
+              f"{recipe_test_text(results['tabular_levers'], metric)}"
+              for name, results, metric in (("wine", wine, "accuracy"), ("housing", housing, "R²"),
+                                            ("Spotify", spotify, "accuracy"))
+              if "test" in results["tabular_levers"]]
+    return (f"- Levers: of {len(verdicts)} levers and combinations cross-validated on the non-test rows, {len(ahead)} "
+            f"{'is' if len(ahead) == 1 else 'are'} ahead of the model they change beyond noise"
+            + (f" ({listing(ahead)})" if ahead else "") + f", {len(behind)} behind it"
+            + (f" ({listing(behind)})" if behind else "") + f" and {within} within noise; "
+            + ("; ".join(tested) + "." if tested else "so no recipe went to the test rows, and the selected models "
+               "stand."))
 
 
 def conclusions(wine, housing, diabetes, spotify):
@@ -3666,7 +3726,8 @@ def conclusions(wine, housing, diabetes, spotify):
         f"{number(knn[ROWS.pca])}); the MLP is {verdict(spotify['paired'][ROWS.genre_forest])} the random forest "
         f"({interval_text(spotify['paired'][ROWS.genre_forest], as_points=True)}) and "
         f"{verdict(spotify['paired'][ROWS.genre_knn])} KNN, far from the ceiling of "
-        f"{number(spotify['duplicates']['test_accuracy_ceiling'])} that duplicate tracks allow."])
+        f"{number(spotify['duplicates']['test_accuracy_ceiling'])} that duplicate tracks allow.",
+        levers_conclusion(wine, housing, diabetes, spotify)])
 
 
 def twins_share_sentence(twins):

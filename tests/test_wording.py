@@ -220,3 +220,33 @@ def test_recipe_sentence_reports_the_recipes_test_comparison_with_its_verdict():
         "paired": {"random forest": {"difference": 0.1, "low": -0.02, "high": 0.22, "over": "102 test rows"}}}}, "R²")
     assert tested.endswith(f"there its R² is 0.800, {helpers.WITHIN_NOISE} random forest (0.700; recipe minus random "
                            "forest +0.100, 95 % interval −0.020 to +0.220; 102 test rows)")
+
+
+def test_levers_conclusion_counts_the_verdicts_and_names_the_recipes():
+    def levers(*rows, recipe="selected configuration"):
+        table = [{"lever": "selected configuration", "verdict": "within noise"}]
+        return {"tabular_levers": {"table": table + [{"lever": lever, "verdict": word} for lever, word in rows],
+                                   "recipe": recipe}}
+    diabetes = {"lever_comparisons": {"plain (as above)": comparison(0.0, 0.0, 0.0), "L2": ABOVE, "cosine": WITHIN}}
+    none_tested = helpers.levers_conclusion(levers(("a", "behind")), levers(("b", "within noise")), diabetes,
+                                            levers(("c", "within noise")))
+    assert none_tested == ("- Levers: of 5 levers and combinations cross-validated on the non-test rows, 1 is ahead "
+                           "of the model "
+                           "they change beyond noise (L2 (diabetes)), 1 behind it (a (wine)) and 3 within noise; so "
+                           "no recipe went to the test rows, and the selected models stand.")
+    spotify = levers(("c", "ahead"), recipe="c")
+    spotify["tabular_levers"]["test"] = {"summary": [{"model": "c", "mean": 0.34}, {"model": "forest", "mean": 0.317}],
+                                         "paired": {"forest": comparison(0.024, 0.016, 0.032, "11400 test rows")}}
+    tested = helpers.levers_conclusion(levers(("a", "behind")), levers(("b", "within noise")), diabetes, spotify)
+    assert "2 are ahead of the model they change beyond noise (c (Spotify) and L2 (diabetes))" in tested
+    assert tested.endswith("Spotify's recipe (c) went to the test rows, where its accuracy is 0.340, above forest "
+                           "(0.317; recipe minus forest +2.4 points, 95 % interval +1.6 to +3.2; 11400 test rows).")
+
+
+def test_verdict_groups_name_the_reference_once_whichever_group_comes_first():
+    assert helpers.recipe_sentence({"table": [{"lever": "selected configuration", "verdict": "within noise"},
+                                              {"lever": "a", "verdict": "behind"},
+                                              {"lever": "b", "verdict": "within noise"}],
+                                    "recipe": "selected configuration"}) == (
+        "a is behind the selected configuration beyond noise; b is within noise of it: so the selected "
+        "configuration stays")
