@@ -2671,15 +2671,22 @@ def _seed_curve(config, make_split, task, parameter, value, seed, fixed):
     return _fit_history(model, make_split(seed))
 
 
-def curves_over_seeds(config, make_split, task, parameter, values, seeds, n_jobs=None, **fixed):
+def curves_over_seeds(config, make_split, task, parameter, values, seeds, n_jobs=None, name=None, **fixed):
     """one_change_curves on each seed's split and initialisation: {seed: {'parameter=value': history}}, trained in
-    parallel."""
+    parallel. With `name`, each history goes to the journal results/sweeps/<name>.jsonl as it finishes, as a
+    sweep's trainings do (FORCE_SWEEPS=1 recomputes)."""
     from joblib import Parallel, delayed
-    jobs = [(seed, value) for seed in seeds for value in values]
-    histories = Parallel(n_jobs=_workers(n_jobs))(
-        delayed(_seed_curve)(config, make_split, task, parameter, value, seed, fixed) for seed, value in jobs)
+    calls = {(seed, value): functools.partial(_seed_curve, config, make_split, task, parameter, value, seed, fixed)
+             for seed in seeds for value in values}
+    if name is None:
+        histories = dict(zip(calls, Parallel(n_jobs=_workers(n_jobs))(delayed(call)() for call in calls.values())))
+    else:
+        journal = journal_for(name, {"config": config, "data": make_split.__name__, "task": task,
+                                     "parameter": parameter, "values": list(values), "seeds": list(seeds),
+                                     "fixed": fixed})
+        histories = run_journaled(journal, calls, n_jobs)
     curves = {seed: {} for seed in seeds}
-    for (seed, value), history in zip(jobs, histories):
+    for (seed, value), history in histories.items():
         curves[seed][f"{parameter}={value}"] = history
     return curves
 

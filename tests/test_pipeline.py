@@ -155,3 +155,16 @@ def test_a_truncated_results_file_is_one_clear_error(tmp_path):
         helpers.read_results("02_housing_regression", tmp_path)
     with pytest.raises(FileNotFoundError, match="03_mse_vs_bce.json is missing: regenerate it"):
         helpers.read_results("03_mse_vs_bce", tmp_path)
+
+
+def test_journaled_curves_are_redrawn_without_training(monkeypatch):
+    config = {"hidden_layers": [4], "activation": "tanh", "optimizer": "mini_batch_gd", "learning_rate": 0.1,
+              "batch_size": 64, "epochs": 3}
+    fresh = helpers.curves_over_seeds(config, helpers.wine_split, "classification", "learning_rate", [0.01, 0.1],
+                                      range(2), n_jobs=1, name="curves")
+    unjournaled = helpers.curves_over_seeds(config, helpers.wine_split, "classification", "learning_rate",
+                                            [0.01, 0.1], [0, 1], n_jobs=1)
+    monkeypatch.setattr(helpers, "_seed_curve", lambda *args: pytest.fail("trained a journaled curve"))
+    again = helpers.curves_over_seeds(config, helpers.wine_split, "classification", "learning_rate", [0.01, 0.1],
+                                      range(2), n_jobs=1, name="curves")
+    assert again == fresh == unjournaled and list(again[1]) == ["learning_rate=0.01", "learning_rate=0.1"]
