@@ -2745,19 +2745,25 @@ def _timed_fit(model, fit_args):
         return model, time.perf_counter() - started
 
 
-def fit_in_parallel(fits, n_jobs=None, threads=False):
+def fit_in_parallel(fits, n_jobs=None, threads=False, in_thread=()):
     """Fit independent models at the same time, one per core: {name: (model, fit arguments)} → {name: (fitted
     model, seconds its fit took)}. Worth it where each fit leaves cores idle (a small network's matrix products use
     one core well, two poorly); give multi-threaded models n_jobs=1 here. `threads=True` keeps the models in this
     process instead of copying them back from worker processes: right for heavy models (a random forest on
     91 200 rows weighs gigabytes) whose work runs outside Python's global lock (NumPy's matrix products,
-    scikit-learn's tree building)."""
+    scikit-learn's tree building). `in_thread` names models fitted in a thread of this process beside the others,
+    which go to worker processes: a heavy forest stays here while the networks' Python loops, which would contend
+    for the global lock in threads, run in processes of their own."""
+    from concurrent.futures import ThreadPoolExecutor
     from joblib import Parallel, delayed
     from threadpoolctl import threadpool_limits
-    with threadpool_limits(1):
+    with threadpool_limits(1), ThreadPoolExecutor(max(1, len(in_thread))) as pool:
+        beside = {name: pool.submit(_timed_fit, *fits[name]) for name in in_thread}
+        rest = [name for name in fits if name not in beside]
         fitted = Parallel(n_jobs=_workers(n_jobs), backend="threading" if threads else "loky")(
-            delayed(_timed_fit)(model, args) for model, args in fits.values())
-    return dict(zip(fits, fitted))
+            delayed(_timed_fit)(*fits[name]) for name in rest)
+        results = dict(zip(rest, fitted)) | {name: future.result() for name, future in beside.items()}
+    return {name: results[name] for name in fits}
 
 
 def identical_rows(X):
@@ -2867,6 +2873,54 @@ def plot_effect_curves(histories, loss_name, metric="accuracy", title=None):
     return figure
 
 
+def lever_panels(wine, housing, diabetes, spotify):
+    """Every lever's cross-validated difference from the model it changes, per data set: {panel title: (rows of
+    lever, difference, low, high, verdict), as points?}."""
+    def rows(table):
+        return [{"lever": row["lever"], "difference": row["minus selected"], "low": row["interval low"],
+                 "high": row["interval high"], "verdict": row["verdict"]}
+                for row in table if row["lever"] != "selected configuration"]
+    diabetes_rows = [{"lever": lever, **comparison, "verdict": verdict(comparison, "ahead", "behind", "within noise")}
+                     for lever, comparison in diabetes["lever_comparisons"].items() if lever != ROWS.plain]
+    return {"wine: accuracy, points": (rows(wine["tabular_levers"]["table"]), True),
+            "housing: R²": (rows(housing["tabular_levers"]["table"]), False),
+            "diabetes (logistic, BCE): accuracy, points": (diabetes_rows, True),
+            "Spotify genres: accuracy, points": (rows(spotify["tabular_levers"]["table"]), True)}
+
+
+LEVER_COLOURS = {"ahead": "#2e7d32", "behind": "#c62828", "within noise": "#757575"}
+
+
+def plot_lever_intervals(panels):
+    """One panel per data set: each lever's mean difference from the model it changes (dot) and its 95 % corrected
+    interval (bar), coloured by the noise rule's verdict; the zero line is 'no change'."""
+    import textwrap
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    heights = [len(rows) for rows, _ in panels.values()]
+    figure, axes = plt.subplots(len(panels), 1, figsize=(9, 1.0 + 0.26 * sum(heights) + 0.45 * len(panels)),
+                                gridspec_kw={"height_ratios": heights})
+    for ax, (title, (rows, as_points)) in zip(np.atleast_1d(axes), panels.items()):
+        scale = 100 if as_points else 1
+        for position, row in enumerate(rows):
+            colour = LEVER_COLOURS[row["verdict"]]
+            ax.plot([row["low"] * scale, row["high"] * scale], [position, position], color=colour, linewidth=2)
+            ax.plot(row["difference"] * scale, position, "o", color=colour, markersize=4)
+        ax.axvline(0, color="black", linewidth=0.8)
+        ax.set_yticks(range(len(rows)), [textwrap.fill(row["lever"], 45) for row in rows], fontsize=7)
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(7))
+        ax.set_title(title, fontsize=9, loc="left")
+        ax.tick_params(axis="x", labelsize=7)
+    np.atleast_1d(axes)[0].legend([Line2D([], [], color=colour, linewidth=2) for colour in LEVER_COLOURS.values()],
+                                  list(LEVER_COLOURS), fontsize=7, loc="lower left", ncol=3,
+                                  bbox_to_anchor=(0.0, 1.12), frameon=False)
+    np.atleast_1d(axes)[-1].set_xlabel("lever minus the model it changes (cross-validated, 95 % corrected interval)",
+                                       fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
 def plot_sweep_effects(table, parameters, metric, title=None):
     """One panel per hyperparameter: the distribution of `metric` over all sweep runs at each of its values."""
     import matplotlib.pyplot as plt
@@ -2900,7 +2954,7 @@ def plot_sweep_effects(table, parameters, metric, title=None):
 # a row is one edit here.
 ROWS = SimpleNamespace(
     mlp="this MLP", sklearn_mlp="scikit-learn MLP", forest="random forest", majority="majority class",
-    one_nn="1-nearest neighbour",
+    one_nn="1-nearest neighbour", plain="plain (as above)",
     linear="linear regression", no_label="all zeros",
     full="full 15-d", code="autoencoder 9-d", pca="PCA 9-d", small_pca="PCA 7-d",            # Spotify features
     genre_mlp="MLP on full 15-d", genre_mlp_code="MLP on autoencoder 9-d", genre_knn="KNN on full 15-d",
@@ -3559,8 +3613,7 @@ def _verdict_groups(ahead, behind, within, reference):
 
 def lever_sentence(comparisons):
     """Which levers are ahead of the plain model beyond noise ({lever: lever − plain over the same folds})."""
-    levers = {name: comparison for name, comparison in comparisons.items() if comparison["difference"] != 0
-              or comparison["low"] != comparison["high"]}
+    levers = {name: comparison for name, comparison in comparisons.items() if name != ROWS.plain}
     ahead = [name for name, comparison in levers.items() if comparison["low"] > 0]
     behind = [name for name, comparison in levers.items() if comparison["high"] < 0]
     within = [name for name in levers if name not in ahead and name not in behind]
@@ -3683,8 +3736,7 @@ def lever_verdicts(wine, housing, diabetes, spotify):
                 for name, results in (("wine", wine), ("housing", housing), ("Spotify", spotify))
                 for row in results["tabular_levers"]["table"] if row["lever"] != "selected configuration"}
     verdicts |= {f"{lever} (diabetes)": verdict(comparison, "ahead", "behind", "within noise")
-                 for lever, comparison in diabetes["lever_comparisons"].items()
-                 if comparison["low"] != comparison["high"]}         # the plain model against itself
+                 for lever, comparison in diabetes["lever_comparisons"].items() if lever != ROWS.plain}
     return verdicts
 
 

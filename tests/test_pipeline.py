@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from sklearn.ensemble import RandomForestClassifier
 
 import helpers
 
@@ -168,3 +169,16 @@ def test_journaled_curves_are_redrawn_without_training(monkeypatch):
     again = helpers.curves_over_seeds(config, helpers.wine_split, "classification", "learning_rate", [0.01, 0.1],
                                       range(2), n_jobs=1, name="curves")
     assert again == fresh == unjournaled and list(again[1]) == ["learning_rate=0.01", "learning_rate=0.1"]
+
+
+def test_fit_in_parallel_keeps_a_threaded_model_here_and_returns_every_fit_in_order():
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(60, 3)), np.arange(60) % 2
+    forest = RandomForestClassifier(n_estimators=5, random_state=0, n_jobs=1)
+    fits = {"mlp": (helpers.MLPClassifier([4], epochs=3), (X, y)), "forest": (forest, (X, y)),
+            "other mlp": (helpers.MLPClassifier([5], epochs=3), (X, y))}
+    fitted = helpers.fit_in_parallel(fits, n_jobs=2, in_thread=["forest"])
+    assert list(fitted) == ["mlp", "forest", "other mlp"]
+    assert fitted["forest"][0] is forest                       # fitted in this process, not copied back
+    assert fitted["mlp"][0] is not fits["mlp"][0] and fitted["mlp"][0].n_epochs_ == 3   # a worker's fitted copy
+    assert all(seconds > 0 for _, seconds in fitted.values())
