@@ -2607,37 +2607,43 @@ def cv_second_stage(distinct, split, task, metric, name, candidates, folds, hype
     return table, table.loc[chosen, hyperparameters].to_dict()
 
 
-def lever_comparison(base, levers, split, task, metric, name, folds, patience=20):
+def lever_comparison(base, levers, split, task, metric, name, folds, patience=20,
+                     base_name="selected configuration"):
     """Tabular levers scored the honest way: `base` (the selected configuration) and each lever ({name: config
     changes}) alone by `folds`-fold cross-validation on the non-test rows, then the levers with a positive mean
-    difference combined (of levers that set the same parameter, only the best); each row against the base on the
-    same folds (Nadeau & Bengio's interval). The recipe is the best mean among the rows ahead of the base beyond
-    noise, or the base if none is. Returns (table, recipe name, recipe config)."""
-    configs = {"selected configuration": base, **{lever: {**base, **changes} for lever, changes in levers.items()}}
+    difference combined (of levers that set the same parameter, only the best), as the row 'combination (…)';
+    each row against the base on the same folds (Nadeau & Bengio's interval), with a verdict: ahead, behind,
+    within noise, or identical (the same score on every fold: the lever changed nothing that fold scores see).
+    The recipe is the best mean among the rows ahead of the base beyond noise, or the base if none is.
+    `base_name` names the base's row (the first) and is the recipe's name when no lever is ahead. Returns
+    (table, recipe name, recipe config)."""
+    configs = {base_name: base, **{lever: {**base, **changes} for lever, changes in levers.items()}}
     ranking = cross_validated_ranking(list(configs.values()), split, task, metric, name=name, folds=folds,
                                       patience=patience)
     scores = dict(zip(configs, ranking.fold_scores))
     helpful, changed = [], set()
     # Best first: a lever setting a parameter a better one set already (two schedules, two target views) is left out.
     for lever in sorted(levers, key=lambda lever: -np.mean(scores[lever])):
-        if np.mean(scores[lever]) > np.mean(scores["selected configuration"]) and not changed & set(levers[lever]):
+        if np.mean(scores[lever]) > np.mean(scores[base_name]) and not changed & set(levers[lever]):
             helpful.append(lever)
             changed |= set(levers[lever])
     if len(helpful) > 1:
-        combined = " + ".join(helpful)
+        combined = f"combination ({' + '.join(helpful)})"
         configs[combined] = {**base, **{key: value for lever in helpful for key, value in levers[lever].items()}}
         scores[combined] = cross_validated_ranking([configs[combined]], split, task, metric, name=f"{name}-combined",
                                                    folds=folds, patience=patience).fold_scores[0]
     rows = []
     for lever, lever_scores in scores.items():
-        comparison = fold_comparison(lever_scores, scores["selected configuration"], folds - 1, 1)
+        comparison = fold_comparison(lever_scores, scores[base_name], folds - 1, 1)
         rows.append({"lever": lever, f"cv {metric} mean": float(np.mean(lever_scores)),
                      f"cv {metric} std": float(np.std(lever_scores, ddof=1)),
                      "minus selected": comparison["difference"],
                      "interval low": comparison["low"], "interval high": comparison["high"],
-                     "verdict": verdict(comparison, "ahead", "behind", "within noise")})
+                     "verdict": "identical" if lever != base_name and np.array_equal(
+                         lever_scores, scores[base_name]) else
+                     verdict(comparison, "ahead", "behind", "within noise")})
     ahead = [row for row in rows if row["verdict"] == "ahead"]
-    recipe = max(ahead, key=lambda row: row[f"cv {metric} mean"])["lever"] if ahead else "selected configuration"
+    recipe = max(ahead, key=lambda row: row[f"cv {metric} mean"])["lever"] if ahead else base_name
     return pd.DataFrame(rows), recipe, configs[recipe]
 
 
@@ -2875,20 +2881,17 @@ def plot_effect_curves(histories, loss_name, metric="accuracy", title=None):
 
 def lever_panels(wine, housing, diabetes, spotify):
     """Every lever's cross-validated difference from the model it changes, per data set: {panel title: (rows of
-    lever, difference, low, high, verdict), as points?}."""
-    def rows(table):
+    lever, difference, low, high, verdict; accuracy shown in points?)}."""
+    def rows(results):
         return [{"lever": row["lever"], "difference": row["minus selected"], "low": row["interval low"],
                  "high": row["interval high"], "verdict": row["verdict"]}
-                for row in table if row["lever"] != "selected configuration"]
-    diabetes_rows = [{"lever": lever, **comparison, "verdict": verdict(comparison, "ahead", "behind", "within noise")}
-                     for lever, comparison in diabetes["lever_comparisons"].items() if lever != ROWS.plain]
-    return {"wine: accuracy, points": (rows(wine["tabular_levers"]["table"]), True),
-            "housing: R²": (rows(housing["tabular_levers"]["table"]), False),
-            "diabetes (logistic, BCE): accuracy, points": (diabetes_rows, True),
-            "Spotify genres: accuracy, points": (rows(spotify["tabular_levers"]["table"]), True)}
+                for row in results["tabular_levers"]["table"][1:]]
+    return {"wine: accuracy, points": (rows(wine), True), "housing: R²": (rows(housing), False),
+            "diabetes (logistic regression, BCE): accuracy, points": (rows(diabetes), True),
+            "Spotify genres: accuracy, points": (rows(spotify), True)}
 
 
-LEVER_COLOURS = {"ahead": "#2e7d32", "behind": "#c62828", "within noise": "#757575"}
+LEVER_COLOURS = {"ahead": "#2e7d32", "behind": "#c62828", "within noise": "#757575", "identical": "#64b5f6"}
 
 
 def plot_lever_intervals(panels):
@@ -2913,7 +2916,7 @@ def plot_lever_intervals(panels):
         ax.set_title(title, fontsize=9, loc="left")
         ax.tick_params(axis="x", labelsize=7)
     np.atleast_1d(axes)[0].legend([Line2D([], [], color=colour, linewidth=2) for colour in LEVER_COLOURS.values()],
-                                  list(LEVER_COLOURS), fontsize=7, loc="lower left", ncol=3,
+                                  list(LEVER_COLOURS), fontsize=7, loc="lower left", ncol=4,
                                   bbox_to_anchor=(0.0, 1.12), frameon=False)
     np.atleast_1d(axes)[-1].set_xlabel("lever minus the model it changes (cross-validated, 95 % corrected interval)",
                                        fontsize=8)
@@ -2954,7 +2957,7 @@ def plot_sweep_effects(table, parameters, metric, title=None):
 # a row is one edit here.
 ROWS = SimpleNamespace(
     mlp="this MLP", sklearn_mlp="scikit-learn MLP", forest="random forest", majority="majority class",
-    one_nn="1-nearest neighbour", plain="plain (as above)",
+    one_nn="1-nearest neighbour",
     linear="linear regression", no_label="all zeros",
     full="full 15-d", code="autoencoder 9-d", pca="PCA 9-d", small_pca="PCA 7-d",            # Spotify features
     genre_mlp="MLP on full 15-d", genre_mlp_code="MLP on autoencoder 9-d", genre_knn="KNN on full 15-d",
@@ -3447,6 +3450,8 @@ def original_inconsistencies():
 
 def original_claims(r1, r2, r3, r4):
     """The original's claims, each with our verdict and the section holding the evidence (not repeated here)."""
+    weights = LEVER_VERDICTS[find(r1["tabular_levers"]["table"], lever="balanced class weights")["verdict"]].format(
+        "the selected configuration")
     claims = [f"{check['claim']}: {housing_claims([check])[0].rsplit(' — ', 1)[1]}" for check in r2["sweep"]["claims"]]
     mlp_minus_knn = r4["paired"][ROWS.genre_knn]
     return "\n".join([
@@ -3459,8 +3464,8 @@ def original_claims(r1, r2, r3, r4):
         "measure says little (section 2.6).",
         f"- Section 2.7, the rare qualities are classified poorly: ours recognise "
         f"{zero_recall_classes(r1['per_class_analysis'])} never, as the original says; its reason (too few "
-        "examples) is not tested by the original, and balanced class weights did not help in cross-validation "
-        "(section 2.8).",
+        f"examples) is not tested by the original, and balanced class weights, scored on accuracy, are {weights} "
+        "in cross-validation (section 2.8), which does not measure the rare classes' recall.",
         f"- Section 4.4, the MLP's accuracy is similar to KNN's: ours is {verdict(mlp_minus_knn)} KNN's "
         f"({interval_text(mlp_minus_knn, as_points=True)}; section 4.4).",
         f"- Section 4.4, the MLP predicts fast once trained: {speed_sentence(r4['mlp'])} (section 4.4).",
@@ -3533,9 +3538,10 @@ def reduction_sentence(knn, paired, paired_r2):
 
 
 def ceiling_sentence(mlp_rows, ceiling):
-    """'the best method here (MLP on full 15-d, 0.322) is 64.1 points below the duplicate ceiling (0.963)'."""
+    """'the best method of this table (MLP on full 15-d, 0.322) is 64.1 points below the duplicate ceiling
+    (0.963)'."""
     best = max(mlp_rows, key=lambda row: row["accuracy"])
-    return (f"the best method here ({best['model']}, {number(best['accuracy'])}) is "
+    return (f"the best method of this table ({best['model']}, {number(best['accuracy'])}) is "
             f"{points(ceiling - best['accuracy'])} {above_below(best['accuracy'], ceiling)} the duplicate ceiling "
             f"({number(ceiling)})")
 
@@ -3599,51 +3605,57 @@ def knn_time_sentence(knn, full_dims=15, reduced=ROWS.pca, reduced_dims=9):
             f"dimensions: the time falls {verdict} the dimensions")
 
 
-def _verdict_groups(ahead, behind, within, reference):
-    """'a is ahead of <reference> beyond noise; b and c are behind it beyond noise; …' (only the groups that have
-    members; the reference is named once, where it first appears)."""
+# How a sentence names a model of a paired comparison (a table names it in full).
+READING_NAMES = {ROWS.mlp: "the selected MLP", ROWS.genre_mlp: "the selected MLP", ROWS.forest: "the random forest",
+                 ROWS.genre_forest: "the random forest", ROWS.sklearn_mlp: "scikit-learn's MLP",
+                 ROWS.linear: "linear regression"}
+LEVER_VERDICTS = {"ahead": "ahead of {} beyond noise", "behind": "behind {} beyond noise",
+                  "within noise": "within noise of {}", "identical": "identical to {} on every fold"}
+
+
+def _verdict_groups(groups, reference):
+    """'ahead of <reference> beyond noise: a and b; behind it beyond noise: c; …' from {verdict: names}, in
+    LEVER_VERDICTS' order, only the verdicts that have names (the reference is named once, where it first
+    appears)."""
     parts = []
-    for names, phrase in ((ahead, "ahead of {} beyond noise"), (behind, "behind {} beyond noise"),
-                          (within, "within noise of {}")):
-        if names:
-            parts.append(f"{listing(names)} {'is' if len(names) == 1 else 'are'} {phrase.format(reference)}")
+    for word, phrase in LEVER_VERDICTS.items():
+        if groups.get(word):
+            parts.append(f"{phrase.format(reference)}: {listing(groups[word])}")
             reference = "it"
     return "; ".join(parts)
 
 
-def lever_sentence(comparisons):
-    """Which levers are ahead of the plain model beyond noise ({lever: lever − plain over the same folds})."""
-    levers = {name: comparison for name, comparison in comparisons.items() if name != ROWS.plain}
-    ahead = [name for name, comparison in levers.items() if comparison["low"] > 0]
-    behind = [name for name, comparison in levers.items() if comparison["high"] < 0]
-    within = [name for name in levers if name not in ahead and name not in behind]
-    return _verdict_groups(ahead, behind, within, "the plain model")
-
-
 def recipe_test_text(levers, metric="accuracy"):
-    """'its accuracy is 0.340, above random forest (0.317; recipe minus random forest +2.4 points, …)': the
-    recipe's one test run against the models it was compared with there."""
+    """'its accuracy is 0.340, above the random forest (0.317; recipe minus the random forest +2.4 points, …)':
+    the recipe's one test run against the models it was compared with there."""
     means = {row["model"]: row["mean"] for row in levers["test"]["summary"]}
-    against = [f"{verdict(comparison)} {name} ({number(means[name])}; recipe minus {name} "
-               f"{interval_text(comparison, as_points=metric == 'accuracy')})"
+    against = [f"{verdict(comparison)} {READING_NAMES.get(name, name)} ({number(means[name])}; recipe minus "
+               f"{READING_NAMES.get(name, name)} {interval_text(comparison, as_points=metric == 'accuracy')})"
                for name, comparison in levers["test"]["paired"].items()]
     return f"its {metric} is {number(means[levers['recipe']])}, {listing(against)}"
 
 
 def recipe_sentence(levers, metric="accuracy"):
-    """Which levers cross-validation puts ahead of the selected configuration beyond noise, the recipe, and how
-    the recipe did on the test part if it went there."""
-    rows = {row["lever"]: row for row in levers["table"]}
-    ahead = [lever for lever, row in rows.items() if row["verdict"] == "ahead"]
-    behind = [lever for lever, row in rows.items() if row["verdict"] == "behind"]
-    within = [lever for lever, row in rows.items()
-              if row["verdict"] == "within noise" and lever != "selected configuration"]
+    """The levers by verdict against the model they change (cross-validated; the table's first row), the recipe,
+    and how the recipe did on the test part if it went there."""
+    base = levers["table"][0]["lever"]          # lever_comparison's first row: the model the levers change
+    groups = {}
+    for row in levers["table"][1:]:
+        name = "their combination" if row["lever"].startswith("combination (") else row["lever"]
+        groups.setdefault(row["verdict"], []).append(name)
+    combined = [row["lever"] for row in levers["table"] if row["lever"].startswith("combination (")]
+    members = (f" (the combination: the levers with a positive mean difference, "
+               f"{combined[0].removeprefix('combination (').removesuffix(')')})" if combined else "")
     recipe = levers["recipe"]
-    outcome = ("so the selected configuration stays" if recipe == "selected configuration" else
-               f"so the recipe is {recipe}, which goes to the test part once")
+    if recipe == base:
+        outcome = f"so the {base} stays"
+    else:
+        outcome = (f"so the recipe is {'the combination' if recipe.startswith('combination (') else recipe}, which "
+                   "goes to the test part once")
     if "test" in levers:
         outcome += f"; there {recipe_test_text(levers, metric)}"
-    return _verdict_groups(ahead, behind, within, "the selected configuration") + f": {outcome}"
+    described = _verdict_groups(groups, f"the {base}") + members
+    return f"{described[0].upper()}{described[1:]}. {outcome[0].upper()}{outcome[1:]}"
 
 
 def _headline_paired(label, comparison, metric_is_accuracy=True):
@@ -3731,32 +3743,28 @@ def headline_table(wine, housing, diabetes, spotify):
 
 def lever_verdicts(wine, housing, diabetes, spotify):
     """Every lever cross-validated against its data set's selected (or plain) model: {'lever (data set)': 'ahead',
-    'behind' or 'within noise'}."""
-    verdicts = {f"{row['lever']} ({name})": row["verdict"]
-                for name, results in (("wine", wine), ("housing", housing), ("Spotify", spotify))
-                for row in results["tabular_levers"]["table"] if row["lever"] != "selected configuration"}
-    verdicts |= {f"{lever} (diabetes)": verdict(comparison, "ahead", "behind", "within noise")
-                 for lever, comparison in diabetes["lever_comparisons"].items() if lever != ROWS.plain}
-    return verdicts
+    'behind', 'within noise' or 'identical'}."""
+    return {f"{row['lever']} ({name})": row["verdict"]
+            for name, results in (("wine", wine), ("housing", housing), ("diabetes", diabetes), ("Spotify", spotify))
+            for row in results["tabular_levers"]["table"][1:]}
 
 
 def levers_conclusion(wine, housing, diabetes, spotify):
     """The levers across the data sets: how many cross-validation put ahead, behind or within noise of the model
-    they would change, and which recipes reached the test rows."""
+    they change (or left identical), and how any recipe did on the test rows."""
     verdicts = lever_verdicts(wine, housing, diabetes, spotify)
-    ahead, behind = ([name for name, word in verdicts.items() if word == side] for side in ("ahead", "behind"))
-    within = len(verdicts) - len(ahead) - len(behind)
-    tested = [f"{name}'s recipe ({results['tabular_levers']['recipe']}) went to the test rows, where "
-              f"{recipe_test_text(results['tabular_levers'], metric)}"
+    counts = {word: [name for name, said in verdicts.items() if said == word] for word in LEVER_VERDICTS}
+    tested = [f"{name}'s recipe went to the test rows, where {recipe_test_text(results['tabular_levers'], metric)}"
               for name, results, metric in (("wine", wine, "accuracy"), ("housing", housing, "R²"),
-                                            ("Spotify", spotify, "accuracy"))
+                                            ("diabetes", diabetes, "accuracy"), ("Spotify", spotify, "accuracy"))
               if "test" in results["tabular_levers"]]
-    return (f"- Levers: of {len(verdicts)} levers and combinations cross-validated on the non-test rows, {len(ahead)} "
-            f"{'is' if len(ahead) == 1 else 'are'} ahead of the model they change beyond noise"
-            + (f" ({listing(ahead)})" if ahead else "") + f", {len(behind)} behind it"
-            + (f" ({listing(behind)})" if behind else "") + f" and {within} within noise; "
-            + ("; ".join(tested) + "." if tested else "so no recipe went to the test rows, and the selected models "
-               "stand."))
+    return (f"- Levers: of {len(verdicts)} levers and combinations cross-validated on the non-test rows, "
+            f"{len(counts['ahead'])} {'is' if len(counts['ahead']) == 1 else 'are'} ahead of the model they change "
+            f"beyond noise" + (f" ({listing(counts['ahead'])})" if counts["ahead"] else "")
+            + f", {len(counts['behind'])} behind it" + (f" ({listing(counts['behind'])})" if counts["behind"] else "")
+            + f", {len(counts['within noise'])} within noise and {len(counts['identical'])} identical to it on every "
+            "fold; " + ("; ".join(tested) + "." if tested else "so no recipe went to the test rows, and the selected "
+                        "models stand."))
 
 
 def conclusions(wine, housing, diabetes, spotify):

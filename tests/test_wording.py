@@ -214,12 +214,13 @@ def test_recipe_sentence_reports_the_recipes_test_comparison_with_its_verdict():
     table = [{"lever": "selected configuration", "verdict": "within noise"},
              {"lever": "log target", "verdict": "ahead"}, {"lever": "weight decay", "verdict": "within noise"}]
     stays = helpers.recipe_sentence({"table": table, "recipe": "selected configuration"}, "R²")
-    assert stays.endswith("so the selected configuration stays") and "log target is ahead" in stays
+    assert stays == ("Ahead of the selected configuration beyond noise: log target; within noise of it: weight decay. "
+                     "So the selected configuration stays")
     tested = helpers.recipe_sentence({"table": table, "recipe": "log target", "test": {
         "summary": [{"model": "log target", "mean": 0.8}, {"model": "random forest", "mean": 0.7}],
         "paired": {"random forest": {"difference": 0.1, "low": -0.02, "high": 0.22, "over": "102 test rows"}}}}, "R²")
-    assert tested.endswith(f"there its R² is 0.800, {helpers.WITHIN_NOISE} random forest (0.700; recipe minus random "
-                           "forest +0.100, 95 % interval −0.020 to +0.220; 102 test rows)")
+    assert tested.endswith(f"there its R² is 0.800, {helpers.WITHIN_NOISE} the random forest (0.700; recipe minus the "
+                           "random forest +0.100, 95 % interval −0.020 to +0.220; 102 test rows)")
 
 
 def test_levers_conclusion_counts_the_verdicts_and_names_the_recipes():
@@ -227,19 +228,19 @@ def test_levers_conclusion_counts_the_verdicts_and_names_the_recipes():
         table = [{"lever": "selected configuration", "verdict": "within noise"}]
         return {"tabular_levers": {"table": table + [{"lever": lever, "verdict": word} for lever, word in rows],
                                    "recipe": recipe}}
-    diabetes = {"lever_comparisons": {"plain (as above)": comparison(0.0, 0.0, 0.0), "L2": ABOVE, "cosine": WITHIN}}
+    diabetes = levers(("L2", "ahead"), ("cosine", "within noise"), ("step", "identical"))
     none_tested = helpers.levers_conclusion(levers(("a", "behind")), levers(("b", "within noise")), diabetes,
                                             levers(("c", "within noise")))
-    assert none_tested == ("- Levers: of 5 levers and combinations cross-validated on the non-test rows, 1 is ahead "
-                           "of the model "
-                           "they change beyond noise (L2 (diabetes)), 1 behind it (a (wine)) and 3 within noise; so "
-                           "no recipe went to the test rows, and the selected models stand.")
+    assert none_tested == ("- Levers: of 6 levers and combinations cross-validated on the non-test rows, 1 is ahead "
+                           "of the model they change beyond noise (L2 (diabetes)), 1 behind it (a (wine)), 3 within "
+                           "noise and 1 identical to it on every fold; so no recipe went to the test rows, and the "
+                           "selected models stand.")
     spotify = levers(("c", "ahead"), recipe="c")
     spotify["tabular_levers"]["test"] = {"summary": [{"model": "c", "mean": 0.34}, {"model": "forest", "mean": 0.317}],
                                          "paired": {"forest": comparison(0.024, 0.016, 0.032, "11400 test rows")}}
     tested = helpers.levers_conclusion(levers(("a", "behind")), levers(("b", "within noise")), diabetes, spotify)
-    assert "2 are ahead of the model they change beyond noise (c (Spotify) and L2 (diabetes))" in tested
-    assert tested.endswith("Spotify's recipe (c) went to the test rows, where its accuracy is 0.340, above forest "
+    assert "2 are ahead of the model they change beyond noise (L2 (diabetes) and c (Spotify))" in tested
+    assert tested.endswith("Spotify's recipe went to the test rows, where its accuracy is 0.340, above forest "
                            "(0.317; recipe minus forest +2.4 points, 95 % interval +1.6 to +3.2; 11400 test rows).")
 
 
@@ -248,5 +249,20 @@ def test_verdict_groups_name_the_reference_once_whichever_group_comes_first():
                                               {"lever": "a", "verdict": "behind"},
                                               {"lever": "b", "verdict": "within noise"}],
                                     "recipe": "selected configuration"}) == (
-        "a is behind the selected configuration beyond noise; b is within noise of it: so the selected "
-        "configuration stays")
+        "Behind the selected configuration beyond noise: a; within noise of it: b. So the selected configuration "
+        "stays")
+
+
+def test_recipe_sentence_names_the_combination_once_and_the_baselines_as_a_reader_would():
+    table = [{"lever": "selected configuration", "verdict": "within noise"}, {"lever": "a", "verdict": "ahead"},
+             {"lever": "b", "verdict": "within noise"}, {"lever": "c", "verdict": "identical"},
+             {"lever": "combination (a + b)", "verdict": "ahead"}]
+    test = {"summary": [{"model": "combination (a + b)", "mean": 0.34}, {"model": helpers.ROWS.genre_forest,
+                                                                         "mean": 0.317}],
+            "paired": {helpers.ROWS.genre_forest: comparison(0.024, 0.016, 0.032, "11400 test rows")}}
+    text = helpers.recipe_sentence({"table": table, "recipe": "combination (a + b)", "test": test})
+    assert text == ("Ahead of the selected configuration beyond noise: a and their combination; within noise of it: "
+                    "b; identical to it on every fold: c (the combination: the levers with a positive mean "
+                    "difference, a + b). So the recipe is the combination, which goes to the test part once; there "
+                    "its accuracy is 0.340, above the random forest (0.317; recipe minus the random forest +2.4 "
+                    "points, 95 % interval +1.6 to +3.2; 11400 test rows)")
