@@ -2910,7 +2910,9 @@ def plot_lever_intervals(panels):
             ax.plot([row["low"] * scale, row["high"] * scale], [position, position], color=colour, linewidth=2)
             ax.plot(row["difference"] * scale, position, "o", color=colour, markersize=4)
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_yticks(range(len(rows)), [textwrap.fill(row["lever"], 45) for row in rows], fontsize=7)
+        labels = ["the levers with a positive mean, combined" if row["lever"].startswith("combination (")
+                  else textwrap.fill(row["lever"], 45) for row in rows]      # the section names the combination
+        ax.set_yticks(range(len(rows)), labels, fontsize=7)
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.xaxis.set_major_locator(plt.MaxNLocator(7))
         ax.set_title(title, fontsize=9, loc="left")
