@@ -3716,11 +3716,12 @@ def headline_table(wine, housing, diabetes, spotify):
         ("Diabetes: test accuracy of logistic regression",
          f"{diabetes['over_seeds']['seeds']} seeds, {diabetes['over_seeds']['test_rows']} test patients",
          f"BCE {plus_minus(logistic['MLP logistic, binary_cross_entropy']['accuracy'])}; MSE "
-         f"{plus_minus(logistic['MLP logistic, mse']['accuracy'])}",
+         f"{plus_minus(logistic['MLP logistic, mse']['accuracy'])}" + recipe_headline(diabetes, ROWS.forest)[0],
          f"scikit-learn LogisticRegression {plus_minus(logistic['scikit-learn LogisticRegression']['accuracy'])}; "
          f"random forest {plus_minus(logistic[ROWS.forest]['accuracy'])}; majority class "
          f"{number(1 - diabetes['outcome_rate'])}",
-         _headline_paired("BCE − forest", diabetes["over_seeds"]["paired"][ROWS.forest])),
+         _headline_paired("BCE − forest", diabetes["over_seeds"]["paired"][ROWS.forest])
+         + recipe_headline(diabetes, ROWS.forest)[1]),
         (f"Spotify: autoencoder test reconstruction R² (code of {spotify['reduction']['reduced_shape'][1]})",
          f"one split, {spotify['shapes']['test'][0]} test tracks", number(reduction[ROWS.code]["test R²"]),
          f"PCA {number(reduction[ROWS.pca]['test R²'])}", "—"),
