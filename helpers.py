@@ -946,17 +946,23 @@ def divergence_limit(dtype):
     return min(DIVERGENCE_LIMIT, float(np.sqrt(np.finfo(dtype).max)))
 
 
+def _flattened_column(y, name):
+    """y as an array, a column vector (n, 1) flattened with scikit-learn's DataConversionWarning."""
+    values = np.asarray(y)
+    if values.ndim == 2 and values.shape[1] == 1:
+        from sklearn.exceptions import DataConversionWarning
+        warnings.warn(f"A column-vector {name} was passed when a 1d array was expected; using {name}.ravel().",
+                      DataConversionWarning, stacklevel=4)
+        values = values.ravel()
+    return values
+
+
 def class_labels(y, name="y"):
     """y as a 1-D array of class labels, or a ValueError naming what is wrong (None, NaN, continuous, mixed)."""
     if y is None:
         raise ValueError(f"a classifier requires {name} to be passed, but the target {name} is None.")
     raw = list(y) if isinstance(y, (list, tuple)) else None
-    labels = np.asarray(y)
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        from sklearn.exceptions import DataConversionWarning
-        warnings.warn(f"A column-vector {name} was passed when a 1d array was expected; using {name}.ravel().",
-                      DataConversionWarning, stacklevel=3)
-        labels = labels.ravel()
+    labels = _flattened_column(y, name)
     if labels.ndim != 1:
         raise ValueError(f"{name} must be 1-dimensional class labels for task='classification', got shape "
                          f"{labels.shape}; use task='multilabel' for a 0/1 label matrix.")
@@ -1648,7 +1654,7 @@ class TransformedInput(BaseEstimator):
 # Target views: the same network learning the target in another form. Each wrapper fits its estimator on the
 # transformed target (the validation rows too, so early stopping still works) and maps predictions back.
 def ordered_labels(y, name="y"):
-    """Class labels that have an order (numbers), as a 1-D array, or a ValueError saying why an ordinal view
+    """Class labels that have an order (numbers), as float scores, or a ValueError saying why an ordinal view
     cannot use them."""
     labels = class_labels(y, name)
     if labels.dtype.kind not in "iubf":
@@ -1656,6 +1662,17 @@ def ordered_labels(y, name="y"):
                          f"something (scores such as wine quality 3–8), got {labels.dtype} labels; use a plain "
                          "classifier for unordered classes.")
     return labels.astype(np.float64)
+
+
+def ordinal_classes(X, y):
+    """What an ordinal view's fit checks first: X, then y's order and its at least two classes. Returns (the sorted
+    classes as y gives them, y as float scores)."""
+    check_array(X, "X")             # X's problems first, as every estimator here reports them
+    scores = ordered_labels(y)
+    classes = np.unique(class_labels(y))
+    if len(classes) < 2:
+        raise ValueError(f"classification needs at least two classes, but y has only one class: {classes.tolist()}.")
+    return classes, scores
 
 
 class RoundedRegression(ClassifierMixin, BaseEstimator):
@@ -1666,12 +1683,7 @@ class RoundedRegression(ClassifierMixin, BaseEstimator):
         self.regressor = regressor
 
     def fit(self, X, y, X_val=None, y_val=None):
-        check_array(X, "X")             # X's problems first, as every estimator here reports them
-        scores = ordered_labels(y)
-        self.classes_ = np.unique(class_labels(y))
-        if len(self.classes_) < 2:
-            raise ValueError(f"classification needs at least two classes, but y has only one class: "
-                             f"{self.classes_.tolist()}.")
+        self.classes_, scores = ordinal_classes(X, y)
         self.score_mean_, self.score_std_ = scores.mean(), scores.std()
         validation = () if X_val is None else (X_val, self._standardised(ordered_labels(y_val, "y_val")))
         self.regressor_ = clone(self.regressor).fit(X, self._standardised(scores), *validation)
@@ -1697,14 +1709,9 @@ class CumulativeTargets(ClassifierMixin, BaseEstimator):
         self.estimator = estimator
 
     def fit(self, X, y, X_val=None, y_val=None):
-        check_array(X, "X")             # X's problems first, as every estimator here reports them
-        ordered_labels(y)
-        self.classes_ = np.unique(class_labels(y))
-        if len(self.classes_) < 2:
-            raise ValueError(f"classification needs at least two classes, but y has only one class: "
-                             f"{self.classes_.tolist()}.")
+        self.classes_, scores = ordinal_classes(X, y)
         validation = () if X_val is None else (X_val, self._above(ordered_labels(y_val, "y_val")))
-        self.estimator_ = clone(self.estimator).fit(X, self._above(ordered_labels(y)), *validation)
+        self.estimator_ = clone(self.estimator).fit(X, self._above(scores), *validation)
         self.n_features_in_ = self.estimator_.n_features_in_
         return self
 
@@ -1740,13 +1747,7 @@ class LogTarget(RegressorMixin, BaseEstimator):
     def _logs(self, y, name):
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            from sklearn.exceptions import DataConversionWarning
-            warnings.warn(f"A column-vector {name} was passed when a 1d array was expected; using {name}.ravel().",
-                          DataConversionWarning, stacklevel=3)
-            y = y.ravel()
-        units = check_array(y, name, ndim=1) * self.target_std + self.target_mean
+        units = check_array(_flattened_column(y, name), name, ndim=1) * self.target_std + self.target_mean
         if units.min() <= 0:
             raise ValueError(f"LogTarget: {name} in its units ({name}·target_std + target_mean) must be positive, "
                              f"but its smallest value is {units.min():.4g}; pass the target_mean and target_std "
