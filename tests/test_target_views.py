@@ -1,5 +1,6 @@
 """Target views (levers of issue 17): ordinal wine as a rounded regression or as cumulative targets, and a log
-target for prices; plus quantile-transformed inputs. Each wrapper trains the same MLP on another form of y."""
+target for prices; and the input transforms (quantiles, piecewise-linear encoding). Each wrapper trains the same
+MLP on another form of its target or inputs."""
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator
