@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import inspect
 import itertools
 import json
@@ -108,48 +109,193 @@ def note(message):
     print(message, file=sys.stderr, flush=True)
 
 
-JOURNAL_FORMAT = 2      # format 1 was one JSON document per sweep, written at the end
+JOURNAL_FORMAT = 3      # 1: one JSON document per sweep; 2: a header without the data's and the code's fingerprints
+
+
+# --- fingerprints: a cached result is keyed by everything it depends on -----------------------------------------
+# The engine is this file down to the line below that ends it; what follows the line (figures, wording) presents
+# results and cannot change one, so editing it keeps every cache. A test checks that everything a journal runs is
+# defined above the line.
+ENGINE_END = "# === end of the engine ==="
+
+
+def _engine_source():
+    text = Path(__file__).read_text(encoding="utf-8")
+    return text[:text.index("\n" + ENGINE_END) + 1]
+
+
+def _feed(hasher, value):
+    """Feed `value` to `hasher`, unambiguously: arrays by dtype, shape and bytes (no copy when contiguous),
+    frames by their hashed cells and labels, containers and dataclasses item by item, plain values as JSON."""
+    if isinstance(value, np.ndarray):
+        hasher.update(f"array {value.dtype.str} {value.shape}".encode())
+        if value.dtype == object:
+            hasher.update(to_json(value.tolist()).encode())
+        else:
+            _feed_bytes(hasher, value)
+    elif isinstance(value, (pd.DataFrame, pd.Series)):
+        hasher.update(f"frame {list(map(str, getattr(value, 'columns', [value.name])))}".encode())
+        _feed(hasher, pd.util.hash_pandas_object(value, index=True).to_numpy())
+    elif hasattr(value, "__dataclass_fields__"):
+        hasher.update(f"dataclass {type(value).__name__}".encode())
+        for name in value.__dataclass_fields__:
+            _feed(hasher, getattr(value, name))
+    elif isinstance(value, dict):
+        hasher.update(f"dict {len(value)}".encode())
+        for key, item in value.items():
+            _feed(hasher, key)
+            _feed(hasher, item)
+    elif isinstance(value, (list, tuple, range)):
+        hasher.update(f"{type(value).__name__} {len(value)}".encode())
+        for item in value:
+            _feed(hasher, item)
+    elif value is None or isinstance(value, (bool, numbers.Number, str)):
+        hasher.update(to_json([value]).encode())
+    else:       # a fitted preprocessing object and the like: determined by the arrays it was fitted on
+        hasher.update(f"object {type(value).__module__}.{type(value).__qualname__}".encode())
+
+
+def _feed_bytes(hasher, array, block_bytes=2 ** 20):
+    """The bytes of an array in C order; a view (transposed, sliced) is copied a block of about a megabyte at a
+    time, never whole."""
+    if array.flags.c_contiguous:
+        hasher.update(memoryview(array).cast("B"))
+    elif array.ndim > 1 and array[0].nbytes > block_bytes:
+        for row in array:
+            _feed_bytes(hasher, row, block_bytes)
+    else:
+        step = max(1, block_bytes // max(1, array[0].nbytes if array.ndim > 1 else array.itemsize))
+        for start in range(0, len(array), step):
+            hasher.update(memoryview(np.ascontiguousarray(array[start:start + step])).cast("B"))
+
+
+def data_fingerprint(*values):
+    """A short hash of the data `values` hold (arrays, frames, Splits, and containers of them): equal data, equal
+    fingerprint; one changed cell, another."""
+    hasher = hashlib.sha256()
+    _feed(hasher, values)
+    return hasher.hexdigest()[:16]
+
+
+def _function_text(function):
+    """What a function's results depend on besides its arguments: the engine for the engine's functions, its
+    compiled code (instructions, constants, names; nested functions too) for any other (a notebook's)."""
+    if getattr(function, "__module__", None) == __name__:
+        return f"engine {function.__qualname__}"
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return f"{type(function).__module__}.{getattr(function, '__qualname__', type(function).__qualname__)}"
+
+    def text(code):
+        constants = [text(item) if inspect.iscode(item) else repr(item) for item in code.co_consts]
+        return f"{code.co_code.hex()} {constants} {code.co_names}"
+    return f"{function.__module__}.{function.__qualname__} {text(code)}"
+
+
+def code_fingerprint(*functions):
+    """A short hash of the code behind a result: the engine's source (see ENGINE_END), the versions of NumPy and
+    scikit-learn that compute with it, and `functions` defined elsewhere (by their compiled code)."""
+    import sklearn
+    hasher = hashlib.sha256(_engine_source().encode("utf-8"))
+    hasher.update(f"numpy {np.__version__} scikit-learn {sklearn.__version__}".encode())
+    for function in functions:
+        hasher.update(_function_text(function).encode("utf-8"))
+    return hasher.hexdigest()[:16]
+
+
+def call_fingerprints(function):
+    """{'code': …, 'data': …} of a function that a journal calls with configurations only: a partial's function
+    (nested partials unwrapped) is code, its bound arguments are data."""
+    functions, arguments = [], []
+    while isinstance(function, functools.partial):
+        arguments += [function.args, function.keywords]
+        function = function.func
+    functions.append(function)
+    return {"code": code_fingerprint(*functions), "data": data_fingerprint(*arguments)}
+
+
+# --- journals -------------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _folder_lock(folder):
+    """An exclusive lock on a folder, so that two processes writing journals there take turns (a no-op where the
+    system has no flock)."""
+    try:
+        import fcntl
+    except ImportError:             # Windows: one writer at a time is the user's to ensure
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)        # closing releases the lock
 
 
 class Journal:
     """The finished items of one long computation (the trainings of a sweep, the folds of a cross-validation),
-    appended one JSON line each as they finish. Its first line holds the setting, everything that determines the
-    results; a journal of another setting is started afresh, and so is one that is unreadable or of an older
-    format, with one line saying so. A line cut off by an interruption is dropped and its item redone."""
+    appended one JSON line each as they finish. Its first line, the header, holds everything the results depend on:
+    the setting (grid, folds, seeds…), the fingerprint of the data the items train and score on, and that of the
+    code that computes them (code_fingerprint). A journal whose header differs in any of them is started afresh,
+    with one line naming what changed; so is one that is unreadable or of an older format. A line cut off by an
+    interruption is dropped and its item redone. Writers take turns under a lock on the folder, and a writer whose
+    journal another has restarted for another header stops recording into it."""
 
-    def __init__(self, path, setting, force=False):
-        self.path, self.setting = Path(path), json.loads(to_json(setting))
+    def __init__(self, path, setting, data="", code="", force=False):
+        self.path = Path(path)
+        self.header = json.loads(to_json({"format": JOURNAL_FORMAT, "setting": setting, "data": data,
+                                           "code": code}))
         self.session, self.started = time.time(), time.perf_counter()
         self.records = {}
-        if force or not self._load():
-            self.records = {}
-            write_atomic(self.path, to_json({"format": JOURNAL_FORMAT, "setting": self.setting}) + "\n")
+        with _folder_lock(self.path.parent):
+            if force or not self._load():
+                self.records = {}
+                write_atomic(self.path, self._header_line() + "\n")
+
+    def _header_line(self):
+        return json.dumps(self.header, ensure_ascii=False)
+
+    def _stale(self, header):
+        """Why a journal with this header cannot serve this computation, or '' if it can."""
+        if not isinstance(header, dict):
+            return "is unreadable (no header)"
+        if header.get("format") != JOURNAL_FORMAT:
+            return "is in an older format"
+        changed = [what for key, what in (("setting", "another configuration"), ("data", "other data"),
+                                          ("code", "other code (the engine, its libraries or the function it runs)"))
+                   if header.get(key) != self.header[key]]
+        return f"holds results of {' and '.join(changed)}" if changed else ""
 
     def _load(self):
-        """Read the journal if it holds this setting; rewrite it without lines an interruption cut off."""
+        """Read the journal if its header matches; rewrite it without lines an interruption cut off."""
         if not self.path.is_file():
             return False
+        kept, torn = [], False
         try:
-            lines = self.path.read_text(encoding="utf-8").split("\n")
-            header = json.loads(lines[0])
-            assert isinstance(header, dict)
-        except (OSError, UnicodeDecodeError, ValueError, AssertionError) as error:
+            with open(self.path, encoding="utf-8") as file:
+                header = json.loads(file.readline())
+                stale = self._stale(header)
+                if stale:
+                    note(f"{self.path} {stale}; it is recomputed.")
+                    return False
+                for line in file:
+                    try:
+                        record = json.loads(line)
+                        key = json.dumps(record["key"])
+                        record["result"]
+                    except (ValueError, KeyError, TypeError):
+                        torn = True
+                        continue
+                    torn |= not line.endswith("\n")
+                    self.records[key] = record
+                    kept.append(line.rstrip("\n"))
+        except (OSError, UnicodeDecodeError, ValueError) as error:
             note(f"{self.path} is unreadable ({type(error).__name__}); it is recomputed.")
+            self.records = {}
             return False
-        if header.get("format") != JOURNAL_FORMAT:
-            note(f"{self.path} is in an older format; it is recomputed.")
-            return False
-        if header.get("setting") != self.setting:
-            note(f"{self.path} holds another configuration; it is recomputed for this one.")
-            return False
-        kept = [lines[0]]
-        for line in lines[1:]:
-            with contextlib.suppress(ValueError, KeyError, TypeError):
-                record = json.loads(line)
-                self.records[json.dumps(record["key"])] = record
-                kept.append(line)
-        if len(kept) != len(lines) - 1 or lines[-1] != "":
-            write_atomic(self.path, "\n".join(kept) + "\n")
+        if torn:
+            write_atomic(self.path, "\n".join([self._header_line(), *kept]) + "\n")
         return True
 
     def __contains__(self, key):
@@ -159,14 +305,24 @@ class Journal:
         return self.records[json.dumps(key)]["result"]
 
     def record(self, key, result):
-        """Append one finished item (flushed to disk, so that a kill right after keeps it)."""
+        """Append one finished item, flushed to disk (a kill right after keeps it), in one write under the lock."""
         line = to_json({"key": key, "result": result, "session": self.session,
                         "elapsed": time.perf_counter() - self.started})
-        with open(self.path, "a", encoding="utf-8") as file:
-            file.write(line + "\n")
-            file.flush()
-            os.fsync(file.fileno())
         self.records[json.dumps(key)] = json.loads(line)
+        with _folder_lock(self.path.parent):
+            try:
+                with open(self.path, encoding="utf-8") as file:
+                    ours = file.readline().rstrip("\n") == self._header_line()
+            except (OSError, UnicodeDecodeError):
+                ours = False
+            if not ours:            # another writer restarted it for another header: its file, not ours
+                return
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            try:
+                os.write(descriptor, (line + "\n").encode("utf-8"))
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
 
     @property
     def wall_time(self):
@@ -2313,9 +2469,10 @@ def sweep_cache_path(name):
     return RESULTS_DIR / "sweeps" / f"{name}.jsonl"
 
 
-def journal_for(name, setting, force=False):
-    """The journal results/sweeps/<name>.jsonl for this setting; FORCE_SWEEPS=1 (or force) starts it afresh."""
-    return Journal(sweep_cache_path(name), setting, force=force or FORCE_SWEEPS)
+def journal_for(name, setting, data, code, force=False):
+    """The journal results/sweeps/<name>.jsonl for this setting, data fingerprint and code fingerprint;
+    FORCE_SWEEPS=1 (or force) starts it afresh."""
+    return Journal(sweep_cache_path(name), setting, data=data, code=code, force=force or FORCE_SWEEPS)
 
 
 def run_sweep(train_fn, sweep_config, project="from-scratch-mlp", n_jobs=None, force=False, training_key=None,
@@ -2338,7 +2495,7 @@ def run_sweep(train_fn, sweep_config, project="from-scratch-mlp", n_jobs=None, f
     trained), 'cached' (nothing trained now), 'trained_now' and 'provenance' (one line saying so).
     """
     name = sweep_config.get("name", "sweep")
-    journal = journal_for(name, {"sweep_config": sweep_config}, force)
+    journal = journal_for(name, {"sweep_config": sweep_config}, **call_fingerprints(train_fn), force=force)
     trainer = _SweepTrainer(train_fn, expand_grid(sweep_config), project, name, n_jobs, training_key, journal)
     served_by = trainer.run(budget)
     rows = [{**trainer.trained[index], **point, "trained_as": index}
@@ -2550,9 +2707,10 @@ def cross_validated_ranking(configs, split, task, metric, name, folds=5, patienc
     results/sweeps/<name>.jsonl as it finishes, as a sweep's trainings do (FORCE_SWEEPS=1 recomputes);
     `.attrs['provenance']` says how many came from the journal."""
     from sklearn.model_selection import KFold, StratifiedKFold
-    journal = journal_for(name, {"configs": configs, "task": task, "metric": metric, "folds": folds,
-                                 "patience": patience, "seed": seed})
     X, y = np.vstack([split.X_train, split.X_val]), np.concatenate([split.y_train, split.y_val])
+    journal = journal_for(name, {"configs": configs, "task": task, "metric": metric, "folds": folds,
+                                 "patience": patience, "seed": seed},
+                          data=data_fingerprint(X, y, split.target_units), code=code_fingerprint())
     splitter = (StratifiedKFold if task == "classification" else KFold)(folds, shuffle=True, random_state=seed)
     fold_rows = list(splitter.split(X, y))
     calls = {(index, fold): functools.partial(_cv_fold_score, config, task, metric, X, y, train_rows, test_rows,
@@ -2688,9 +2846,10 @@ def curves_over_seeds(config, make_split, task, parameter, values, seeds, n_jobs
     if name is None:
         histories = dict(zip(calls, Parallel(n_jobs=_workers(n_jobs))(delayed(call)() for call in calls.values())))
     else:
-        journal = journal_for(name, {"config": config, "data": make_split.__name__, "task": task,
-                                     "parameter": parameter, "values": list(values), "seeds": list(seeds),
-                                     "fixed": fixed})
+        journal = journal_for(name, {"config": config, "task": task, "parameter": parameter,
+                                     "values": list(values), "seeds": list(seeds), "fixed": fixed},
+                              data=data_fingerprint([make_split(seed) for seed in seeds]),
+                              code=code_fingerprint(make_split))
         histories = run_journaled(journal, calls, n_jobs)
     curves = {seed: {} for seed in seeds}
     for (seed, value), history in histories.items():
@@ -2799,6 +2958,7 @@ def compare_over_seeds(make_split, models, task, seeds, scores=None, n_jobs=None
     return per_seed, summary
 
 
+# === end of the engine === (everything above computes results and keys the caches; code_fingerprint)
 # ----------------------------------------------------------------------------------------------------------------
 # 14. Report outputs: figures and the numbers report.md is generated from.
 # ----------------------------------------------------------------------------------------------------------------

@@ -13,25 +13,18 @@ GRID = {"name": "resume", "method": "grid",
         "parameters": {"width": {"values": [2, 3, 4]}, "rate": {"values": [0.1, 0.2]}}}
 
 
+# One train function throughout: a journal is keyed by its code, so a test counts its calls and 'kills' it through
+# module state rather than by wrapping it in another function.
+CALLS = []          # the configs `train` trained, in order
+KILL_AT = [None]    # `train` is killed (Ctrl-C) when it is called with this many calls done
+
+
 def train(config):
     """A deterministic stand-in for a training: its metrics depend on the config only."""
+    if len(CALLS) == KILL_AT[0]:
+        raise KeyboardInterrupt
+    CALLS.append(config)
     return {"score": config["width"] * config["rate"], "diverged": False}
-
-
-class Interrupted(Exception):
-    pass
-
-
-def interrupting_after(count):
-    """A train function that finishes `count` trainings and is then 'killed' (Ctrl-C) in the next one."""
-    calls = []
-
-    def interrupted_train(config):
-        if len(calls) == count:
-            raise KeyboardInterrupt
-        calls.append(config)
-        return train(config)
-    return interrupted_train
 
 
 @pytest.fixture(autouse=True)
@@ -39,6 +32,8 @@ def isolated_results(tmp_path, monkeypatch):
     monkeypatch.setattr(helpers, "RESULTS_DIR", tmp_path / "results")
     monkeypatch.setattr(helpers, "FORCE_SWEEPS", False)
     monkeypatch.setenv("WANDB_MODE", "disabled")
+    CALLS.clear()
+    KILL_AT[0] = None
     return tmp_path
 
 
@@ -47,13 +42,15 @@ def comparable(table):
 
 
 def test_an_interrupted_sweep_resumes_and_trains_only_the_rest(monkeypatch, tmp_path):
+    KILL_AT[0] = 4
     with pytest.raises(KeyboardInterrupt):
-        helpers.run_sweep(interrupting_after(4), GRID, n_jobs=1)
+        helpers.run_sweep(train, GRID, n_jobs=1)
     journal = helpers.sweep_cache_path("resume")
     assert len(journal.read_text().splitlines()) == 1 + 4         # the header and the four finished trainings
-    calls = []
-    resumed = helpers.run_sweep(lambda config: calls.append(config) or train(config), GRID, n_jobs=1)
-    assert len(calls) == 2 and not resumed.attrs["cached"] and resumed.attrs["trained_now"] == 2
+    KILL_AT[0] = None
+    CALLS.clear()
+    resumed = helpers.run_sweep(train, GRID, n_jobs=1)
+    assert len(CALLS) == 2 and not resumed.attrs["cached"] and resumed.attrs["trained_now"] == 2
     assert resumed.attrs["provenance"].startswith("6 trainings in ")
     assert resumed.attrs["provenance"].endswith("2 trained now, 4 from the journal resume.jsonl")
     monkeypatch.setattr(helpers, "RESULTS_DIR", tmp_path / "uninterrupted")
@@ -61,13 +58,13 @@ def test_an_interrupted_sweep_resumes_and_trains_only_the_rest(monkeypatch, tmp_
 
 
 def test_a_finished_sweep_is_reused_and_force_starts_afresh():
-    helpers.run_sweep(train, GRID, n_jobs=2)
-    calls = []
-    again = helpers.run_sweep(lambda config: calls.append(config) or train(config), GRID, n_jobs=1)
-    assert calls == [] and again.attrs["cached"]
+    helpers.run_sweep(train, GRID, n_jobs=1)
+    CALLS.clear()
+    again = helpers.run_sweep(train, GRID, n_jobs=1)
+    assert CALLS == [] and again.attrs["cached"]
     assert again.attrs["provenance"].endswith("all from the journal resume.jsonl")
-    helpers.run_sweep(lambda config: calls.append(config) or train(config), GRID, n_jobs=1, force=True)
-    assert len(calls) == 6
+    helpers.run_sweep(train, GRID, n_jobs=1, force=True)
+    assert len(CALLS) == 6
 
 
 def test_a_line_cut_off_by_a_kill_is_dropped_and_only_its_training_redone():
@@ -75,9 +72,9 @@ def test_a_line_cut_off_by_a_kill_is_dropped_and_only_its_training_redone():
     path = helpers.sweep_cache_path("resume")
     text = path.read_text()
     path.write_text(text[:len(text) - 25])                 # the last record cut off half-way
-    calls = []
-    table = helpers.run_sweep(lambda config: calls.append(config) or train(config), GRID, n_jobs=1)
-    assert len(calls) == 1 and len(table) == 6
+    CALLS.clear()
+    table = helpers.run_sweep(train, GRID, n_jobs=1)
+    assert len(CALLS) == 1 and len(table) == 6
     assert path.read_text().endswith("\n") and len(path.read_text().splitlines()) == 7   # mended, then appended
 
 

@@ -62,11 +62,12 @@ def test_diverged_and_failed_runs_are_recorded_and_the_sweep_goes_on():
     assert failed.error.dropna().str.contains("ValueError: boom").all()
 
 
-def test_cached_results_are_reused_until_the_config_changes():
+def test_cached_results_are_reused_until_the_config_or_the_code_changes():
     first = helpers.run_sweep(failing_train, CONFIG, n_jobs=1)
     assert not first.attrs["cached"]
-    again = helpers.run_sweep(toy_train, CONFIG, n_jobs=1)     # a different function: only the cache can answer
+    again = helpers.run_sweep(failing_train, CONFIG, n_jobs=1)
     assert again.attrs["cached"] and list(again.status) == list(first.status)
+    assert not helpers.run_sweep(toy_train, CONFIG, n_jobs=1).attrs["cached"]       # other code: recomputed
     changed = {**CONFIG, "parameters": {**CONFIG["parameters"], "activation": {"value": "relu"}}}
     assert not helpers.run_sweep(failing_train, changed, n_jobs=1).attrs["cached"]
     assert not helpers.run_sweep(failing_train, CONFIG, n_jobs=1, force=True).attrs["cached"]
