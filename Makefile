@@ -40,8 +40,17 @@ report: notebooks chromium
 pdf: setup
 	$(BIN)/python notebooks/export.py --pdf
 
+# JupyterLab on the notebooks. Jupyter refuses to run as root without --allow-root (containers, cloud notebook
+# machines run as root), so root gets it; without a display (ssh, containers) no browser is started and Jupyter
+# prints the URL with its token instead. More options: make lab LAB_OPTIONS="--port=8890 --ip=0.0.0.0".
+LAB_OPTIONS ?=
 lab: setup data
-	$(BIN)/python -m jupyter lab notebooks/
+	@options="$(LAB_OPTIONS)"; \
+	if [ "$$(id -u)" = 0 ]; then options="--allow-root $$options"; fi; \
+	if [ "$$(uname -s)" != Darwin ] && [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ]; then \
+		options="--no-browser $$options"; echo "no display: open the …/lab?token=… URL below in a browser"; fi; \
+	echo "$(BIN)/python -m jupyter lab notebooks/ $$options"; \
+	exec $(BIN)/python -m jupyter lab notebooks/ $$options
 
 notebooks: setup data
 	$(BIN)/python notebooks/execute.py

@@ -130,7 +130,7 @@ def fetch_all(data_dir=DATA_DIR, mirror=None, force=False, checksums=CHECKSUMS):
 
 
 def main(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="python data/fetch.py", description=__doc__.split("\n\n")[0],
                                      epilog="Environment: DATA_MIRROR, a folder to copy the CSVs from "
                                             "(default ../shared/data when it exists).")
     parser.add_argument("--force", action="store_true", help="fetch again even when a verified copy is present")

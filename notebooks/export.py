@@ -10,6 +10,7 @@ section 3; the summary's unnumbered parts (title, headline) come first, and the 
 Usage: python notebooks/export.py [--pdf | --pdf-if-possible | --find-browser]
 (QUICK=1: from build/quick/notebooks into build/quick/; the committed outputs are never touched.)
 """
+import argparse
 import os
 import re
 import shutil
@@ -189,11 +190,29 @@ def build_dir():
     return PROJECT_DIR / "build" / ("quick" if helpers.QUICK else "")
 
 
+def parse_arguments(argv):
+    parser = argparse.ArgumentParser(
+        prog="python notebooks/export.py",
+        description="Assemble report.md and report.html from the executed notebooks in build/notebooks/ (run "
+                    "`make notebooks` first) and copy the headline table into README.md.",
+        epilog="Environment: QUICK=1 reads build/quick/notebooks and writes into build/quick/ (README.md is left "
+               "alone); OUTPUT_DIR=DIR reads and writes under DIR.")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--pdf", action="store_true",
+                        help="also print build/report.pdf with headless Chrome/Chromium; fail if none is found")
+    action.add_argument("--pdf-if-possible", action="store_true",
+                        help="print the PDF when a browser is found, otherwise say how to get it and succeed")
+    action.add_argument("--find-browser", action="store_true",
+                        help="only print the Chrome/Chromium used for the PDF (exit 1 if none is found)")
+    return parser.parse_args(argv)      # --help: usage, exit 0; an unknown option: usage, exit 2
+
+
 def main(argv):
     """--find-browser: print the browser's path (exit 1 if none); --pdf: also print the PDF, failing if no browser
     can; --pdf-if-possible: print it when a browser is found, otherwise say how to get it and succeed (report.md and
     the HTML are written either way)."""
-    if "--find-browser" in argv:
+    args = parse_arguments(argv)
+    if args.find_browser:
         browser = find_browser()
         print(browser or f"no Chrome/Chromium found: {PDF_HINT}")
         return 0 if browser else 1
@@ -206,11 +225,11 @@ def main(argv):
     if not helpers.QUICK and not os.environ.get("OUTPUT_DIR") and headline:
         update_readme(headline)
         print("updated the results table in README.md")
-    if "--pdf" in argv or "--pdf-if-possible" in argv:
+    if args.pdf or args.pdf_if_possible:
         browser = find_browser()
         if browser is None:
             message = f"no Chrome/Chromium found, so no PDF: {PDF_HINT}."
-            if "--pdf" in argv:
+            if args.pdf:
                 print(f"ERROR: {message}", file=sys.stderr)
                 return 1
             print(f"PDF skipped: {message}")

@@ -5,6 +5,7 @@
 
 Each agent trains points with the same function the notebooks use (`helpers.sweep_trial`) on the same split.
 """
+import argparse
 import sys
 from functools import partial
 from pathlib import Path
@@ -17,18 +18,32 @@ SWEEPS = {"wine": ("wine-mlp-grid", "val_accuracy", helpers.wine_split, "classif
 PROJECT = "from-scratch-mlp"
 
 
+def parse_arguments(argv):
+    parser = argparse.ArgumentParser(
+        prog="python notebooks/sweep_agent.py",
+        description="Run the report's W&B grid sweeps on many machines with W&B's sweep controller: `create` once, "
+                    "then `agent` on every machine. Each agent trains grid points with the notebooks' own function "
+                    "(helpers.sweep_trial) on the same split.",
+        epilog=f"Results go to the W&B project {PROJECT}; run `wandb login` on each machine first.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{create,agent}")
+    create = commands.add_parser("create", help="register the report's grid as a W&B sweep and print its id")
+    create.add_argument("grid", choices=SWEEPS, help="which of the report's grids")
+    agent = commands.add_parser("agent", help="work on a sweep until no grid point is left (on as many machines "
+                                              "as you like)")
+    agent.add_argument("grid", choices=SWEEPS, help="the grid the sweep was created with")
+    agent.add_argument("sweep_id", metavar="SWEEP_ID", help="the id `create` printed")
+    return parser.parse_args(argv)      # --help: usage, exit 0; an unknown option or a missing argument: exit 2
+
+
 def main(argv):
-    if len(argv) < 2 or argv[0] not in ("create", "agent") or argv[1] not in SWEEPS or \
-            (argv[0] == "agent" and len(argv) != 3):
-        print(__doc__, file=sys.stderr)
-        return 2
+    args = parse_arguments(argv)
     import wandb
-    name, metric, make_split, task = SWEEPS[argv[1]]
-    if argv[0] == "create":
+    name, metric, make_split, task = SWEEPS[args.grid]
+    if args.command == "create":
         print(wandb.sweep(helpers.report_sweep_config(name, metric), project=PROJECT))
         return 0
     # Under wandb.agent the train function is called without arguments; sweep_trial(None) reads run.config.
-    wandb.agent(argv[2], function=partial(helpers.sweep_trial, None, split=make_split(seed=0), task=task),
+    wandb.agent(args.sweep_id, function=partial(helpers.sweep_trial, None, split=make_split(seed=0), task=task),
                 project=PROJECT)
     return 0
 

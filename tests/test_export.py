@@ -105,15 +105,3 @@ def test_browsers_are_found_under_their_usual_names(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     assert export.find_browser() == str(fake)
 
-
-def test_verify_compares_by_kind_and_skips_timings():
-    verify = load_script("notebooks/verify.py")
-    committed = {"accuracy": 0.62, "epochs_run": 40, "train seconds": 70.0, "missing": float("nan"), "name": "relu",
-                 "rows": [{"mse": 12.0}]}
-    close = {"accuracy": 0.63, "epochs_run": 40, "train seconds": 90.0, "missing": float("nan"), "name": "relu",
-             "rows": [{"mse": 12.1}]}
-    assert all(row[-1] for row in verify.compare(committed, close, "r"))
-    assert not any("seconds" in row[1] for row in verify.compare(committed, close, "r"))
-    far = {**close, "accuracy": 0.70, "epochs_run": 41, "name": "tanh", "rows": [{"mse": 15.0}]}
-    failed = {row[1] for row in verify.compare(committed, far, "r") if not row[-1]}
-    assert failed == {"accuracy", "epochs_run", "name", "rows/0/mse"}
