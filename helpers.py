@@ -37,7 +37,6 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import NamedTuple
 
 import numpy as np
@@ -60,6 +59,13 @@ def _flag(name):
 QUICK = _flag("QUICK")
 # FORCE_SWEEPS=1 recomputes sweeps even when results/sweeps/ holds a cached table for the same configuration.
 FORCE_SWEEPS = _flag("FORCE_SWEEPS")
+
+def report_notebooks(folder=None):
+    """The report's notebooks (notebooks/NN_*.ipynb) in the order they run: by number, and a summary
+    (NN_summary.ipynb) last whatever its number, since it reads every other notebook's results."""
+    return sorted(Path(folder or PROJECT_DIR / "notebooks").glob("[0-9][0-9]_*.ipynb"),
+                  key=lambda path: (path.stem.endswith("_summary"), path.name))
+
 
 # Figures and results of the full run are committed; a quick run writes beside them in build/quick so that it
 # never overwrites the report's numbers. OUTPUT_DIR overrides both (the tests use a temporary folder).
@@ -134,7 +140,8 @@ def _feed(hasher, value):
         else:
             _feed_bytes(hasher, value)
     elif isinstance(value, (pd.DataFrame, pd.Series)):
-        hasher.update(f"frame {list(map(str, getattr(value, 'columns', [value.name])))}".encode())
+        labels = value.columns if isinstance(value, pd.DataFrame) else [value.name]
+        hasher.update(f"frame {list(map(str, labels))}".encode())
         _feed(hasher, pd.util.hash_pandas_object(value, index=True).to_numpy())
     elif hasattr(value, "__dataclass_fields__"):
         hasher.update(f"dataclass {type(value).__name__}".encode())
@@ -495,100 +502,156 @@ class Split:
         return np.asarray(values) * self.target_std + self.target_mean
 
 
-def standardised_split(features, target, seed=0, stratify=False, ids=None):
-    """80/10/10 split of a feature DataFrame and target; features standardised on the training part. Row `ids`,
-    if given, are split the same way into `split.ids` ({'train': ..., 'val': ..., 'test': ...})."""
+@dataclass
+class Rows:
+    """All rows of a data set before any split: the features as they come (a DataFrame, or an array), the target,
+    the task, and the preprocessing that every split fits on its training rows only (an unfitted transformer; None
+    leaves the features as they are). `stratify` keeps class proportions in every part (default: for classes);
+    `ids` identifies rows (e.g. Spotify's track ids); `label_names` names a multi-label target's columns.
+    Any data set fits: a CSV's loader, scikit-learn's `load_*` functions, generated data."""
+
+    X: object
+    y: np.ndarray
+    task: str = "classification"
+    preprocess: object = None
+    stratify: bool | None = None
+    ids: np.ndarray | None = None
+    label_names: list | None = None
+
+    def __post_init__(self):
+        if self.task not in ("classification", "multilabel", "regression"):
+            raise ValueError(f"Rows task must be 'classification', 'multilabel' or 'regression'; got {self.task!r}.")
+        self.X = self.X if isinstance(self.X, pd.DataFrame) else pd.DataFrame(np.asarray(self.X))
+        self.X.columns = [str(column) for column in self.X.columns]
+        self.y = np.asarray(self.y)
+        check_same_length(self.X, self.y)
+        if self.stratify is None:
+            self.stratify = self.task == "classification"
+
+
+def standardiser():
+    """Every feature centred and scaled by its training rows' mean and standard deviation."""
     from sklearn.preprocessing import StandardScaler
-    target = np.asarray(target)
-    extra = [] if ids is None else [np.asarray(ids)]
+    return StandardScaler()
+
+
+def make_split(rows, seed=0, test_seed=0):
+    """The 80/10/10 Split of `rows` (train_val_test_split; `seed` partitions the non-test rows, `test_seed` picks
+    the test part), its preprocessing fitted on the training part only; a regression target is standardised on the
+    training part too (`split.to_units` undoes it), so that one learning rate suits every configuration."""
+    extra = [] if rows.ids is None else [rows.ids]
     (X_train, X_val, X_test), (y_train, y_val, y_test), *id_parts = train_val_test_split(
-        features.to_numpy(dtype=np.float64), target, *extra, seed=seed, stratify=target if stratify else None)
-    scaler = StandardScaler().fit(X_train)
-    return Split(scaler.transform(X_train), scaler.transform(X_val), scaler.transform(X_test),
-                 y_train, y_val, y_test, list(features.columns), scaler,
-                 ids=dict(zip(("train", "val", "test"), id_parts[0])) if id_parts else None)
+        rows.X, rows.y, *extra, seed=seed, test_seed=test_seed, stratify=rows.y if rows.stratify else None)
+    transformer = None if rows.preprocess is None else clone(rows.preprocess).fit(X_train)
+    transformed = [np.asarray(part if transformer is None else transformer.transform(part), dtype=float)
+                   for part in (X_train, X_val, X_test)]
+    names = list(rows.X.columns) if transformer is None else [str(name) for name in transformer.get_feature_names_out()]
+    split = Split(*transformed, y_train, y_val, y_test, names, transformer,
+                  ids=dict(zip(("train", "val", "test"), id_parts[0])) if id_parts else None,
+                  raw={"train": X_train, "val": X_val, "test": X_test}, label_names=rows.label_names)
+    if rows.task != "regression":
+        return split
+    mean, std = float(y_train.mean()), float(y_train.std())
+    return replace(split, y_train=(y_train - mean) / std, y_val=(y_val - mean) / std, y_test=(y_test - mean) / std,
+                   target_mean=mean, target_std=std)
 
 
-def wine_split(seed=0):
-    """WineQT without `Id`: 11 standardised features, `quality` labels; stratified because qualities 3 and 8
-    are rare (≈1 % of rows) and an unstratified 10 % part could miss them."""
-    wine = load_wine()
-    return standardised_split(wine.drop(columns=["Id", "quality"]), wine["quality"], seed, stratify=True)
-
-
-def _impute_and_standardise(features, target, seed, stratify, binary_columns=()):
-    """Split 80/10/10, impute missing values with training-split statistics (median; most frequent value for
-    binary columns, so they stay 0/1), then standardise on the training split."""
+def _imputed_and_standardised(columns, binary_columns=()):
+    """Missing values filled with the training rows' median (the most frequent value for 0/1 columns, so they stay
+    0/1), then standardised; output columns keep their names."""
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-    target = np.asarray(target)
-    (X_train, X_val, X_test), (y_train, y_val, y_test) = train_val_test_split(
-        features, target, seed=seed, stratify=target if stratify else None)
-    continuous = [column for column in features.columns if column not in binary_columns]
-    transformer = ColumnTransformer([
-        ("continuous", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), continuous),
-        ("binary", make_pipeline(SimpleImputer(strategy="most_frequent"), StandardScaler()), list(binary_columns)),
-    ]).fit(X_train)
-    return Split(*(transformer.transform(part) for part in (X_train, X_val, X_test)), y_train, y_val, y_test,
-                 continuous + list(binary_columns), transformer, raw={"train": X_train, "val": X_val, "test": X_test})
+    continuous = [column for column in columns if column not in binary_columns]
+    return ColumnTransformer([
+        ("continuous", make_pipeline(SimpleImputer(strategy="median"), standardiser()), continuous),
+        ("binary", make_pipeline(SimpleImputer(strategy="most_frequent"), standardiser()), list(binary_columns)),
+    ], verbose_feature_names_out=False)
 
 
-def housing_split(seed=0):
-    """HousingData: impute (median; CHAS by its mode) and standardise on train; the target MEDV ($1000s) is
-    standardised too (`split.to_units` converts back) so that one learning rate suits every grid point."""
+def wine_rows():
+    """WineQT without `Id` (a row number): 11 physico-chemical features, `quality` labels 3-8, standardised.
+    Stratified because qualities 3 and 8 are rare (≈1 % of rows) and an unstratified 10 % part could miss them."""
+    wine = load_wine()
+    return Rows(wine.drop(columns=["Id", "quality"]), wine["quality"].to_numpy(), "classification", standardiser())
+
+
+def housing_rows():
+    """HousingData: gaps filled (median; CHAS, a 0/1 flag, by its mode) and standardised; the target MEDV
+    ($1000s) is standardised by every split (`split.to_units` converts back)."""
     housing = load_housing()
-    split = _impute_and_standardise(housing.drop(columns=["MEDV"]), housing["MEDV"], seed, stratify=False,
-                                    binary_columns=("CHAS",))
-    mean, std = split.y_train.mean(), split.y_train.std()
-    return replace(split, y_train=(split.y_train - mean) / std, y_val=(split.y_val - mean) / std,
-                   y_test=(split.y_test - mean) / std, target_mean=mean, target_std=std)
+    features = housing.drop(columns=["MEDV"])
+    return Rows(features, housing["MEDV"].to_numpy(float), "regression",
+                _imputed_and_standardised(features.columns, binary_columns=("CHAS",)))
 
 
 DIABETES_ZERO_MEANS_MISSING = ["Glucose", "BloodPressure", "SkinThickness", "Insulin", "BMI"]
 
 
-def diabetes_split(seed=0):
+def diabetes_rows():
     """Pima diabetes: zeros in Glucose, BloodPressure, SkinThickness, Insulin, BMI are missing measurements →
-    NaN → training-split median; standardised on train; stratified by Outcome."""
+    NaN → the training rows' median; standardised; label `Outcome` 0/1."""
     diabetes = load_diabetes()
     features = diabetes.drop(columns=["Outcome"])
     features[DIABETES_ZERO_MEANS_MISSING] = features[DIABETES_ZERO_MEANS_MISSING].replace(0, np.nan)
-    return _impute_and_standardise(features, diabetes["Outcome"], seed, stratify=True)
-
-
-def spotify_split(seed=0, n_rows=None):
-    """Spotify: the 15 SPOTIFY_FEATURES (explicit → 0/1) standardised on train, label `track_genre`; 80/10/10
-    (91 200 / 11 400 / 11 400 rows). `n_rows` takes a random subsample first (quick mode). `track_id` per part is
-    kept in `split.ids` to study duplicates."""
-    spotify = load_spotify()
-    if n_rows is not None:
-        spotify = spotify.sample(n=n_rows, random_state=seed)
-    features = spotify[SPOTIFY_FEATURES].astype({"explicit": int})
-    return standardised_split(features, spotify["track_genre"], seed, ids=spotify["track_id"])
+    return Rows(features, diabetes["Outcome"].to_numpy(), "classification", _imputed_and_standardised(features.columns))
 
 
 ADVERTISEMENT_NUMERIC = ["age", "income", "children", "purchase_amount"]
 ADVERTISEMENT_CATEGORICAL = ["gender", "education", "married", "occupation", "most bought item"]
 
 
-def advertisement_split(seed=0):
-    """advertisement.csv as a multi-label problem: numeric columns standardised on train, categorical columns
-    one-hot encoded (categories learnt on train), `city` dropped (969 distinct values in 1000 rows: an identifier,
-    not a feature that generalises), `labels` → a 0/1 matrix over the 8 categories (`label_names`)."""
+def advertisement_rows():
+    """advertisement.csv as a multi-label problem: numeric columns standardised, categorical columns one-hot encoded
+    (categories learnt on the training rows), `city` dropped (969 distinct values in 1000 rows: an identifier, not a
+    feature that generalises), `labels` → a 0/1 matrix over the 8 categories (`label_names`)."""
     from sklearn.compose import ColumnTransformer
-    from sklearn.preprocessing import MultiLabelBinarizer, OneHotEncoder, StandardScaler
+    from sklearn.preprocessing import MultiLabelBinarizer, OneHotEncoder
     ads = load_advertisement()
     binarizer = MultiLabelBinarizer()
     labels = binarizer.fit_transform(ads["labels"].str.split())
     features = ads[ADVERTISEMENT_NUMERIC + ADVERTISEMENT_CATEGORICAL].astype({"married": str})
-    (X_train, X_val, X_test), (Y_train, Y_val, Y_test) = train_val_test_split(features, labels, seed=seed)
-    encoder = ColumnTransformer([("numeric", StandardScaler(), ADVERTISEMENT_NUMERIC),
+    encoder = ColumnTransformer([("numeric", standardiser(), ADVERTISEMENT_NUMERIC),
                                  ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-                                  ADVERTISEMENT_CATEGORICAL)]).fit(X_train)
-    return Split(*(encoder.transform(part) for part in (X_train, X_val, X_test)), Y_train, Y_val, Y_test,
-                 list(encoder.get_feature_names_out()), encoder, label_names=list(binarizer.classes_))
+                                  ADVERTISEMENT_CATEGORICAL)])
+    return Rows(features, labels, "multilabel", encoder, label_names=list(binarizer.classes_))
+
+
+def spotify_rows(n_rows=None, seed=0):
+    """Spotify: the 15 SPOTIFY_FEATURES (explicit → 0/1) standardised, label `track_genre`, `track_id` as ids (a
+    track listed under several genres appears once per genre). `n_rows` takes a random subsample (quick mode).
+    Not stratified: with about a thousand tracks per genre every part holds every genre."""
+    spotify = load_spotify()
+    if n_rows is not None:
+        spotify = spotify.sample(n=n_rows, random_state=seed)
+    features = spotify[SPOTIFY_FEATURES].astype({"explicit": int})
+    return Rows(features, spotify["track_genre"].to_numpy(), "classification", standardiser(), stratify=False,
+                ids=spotify["track_id"].to_numpy())
+
+
+def wine_split(seed=0):
+    """make_split(wine_rows()): 914 / 114 / 115 wines."""
+    return make_split(wine_rows(), seed)
+
+
+def housing_split(seed=0):
+    """make_split(housing_rows()): 405 / 51 / 50 tracts, MEDV standardised on the training part."""
+    return make_split(housing_rows(), seed)
+
+
+def diabetes_split(seed=0):
+    """make_split(diabetes_rows()): 614 / 77 / 77 patients."""
+    return make_split(diabetes_rows(), seed)
+
+
+def advertisement_split(seed=0):
+    """make_split(advertisement_rows()): 800 / 100 / 100 customers."""
+    return make_split(advertisement_rows(), seed)
+
+
+def spotify_split(seed=0, n_rows=None):
+    """make_split(spotify_rows(n_rows, seed)): 91 200 / 11 400 / 11 400 tracks (track ids in `split.ids`)."""
+    return make_split(spotify_rows(n_rows, seed), seed)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -1005,7 +1068,15 @@ def r2(targets, predictions):
     return float(np.mean(np.where(total > 0, 1.0 - residual / safe_total, 0.0)))
 
 
-METRICS = {"accuracy": accuracy, "hamming_accuracy": hamming_accuracy, "r2": r2}
+def f1_micro(targets, predictions):
+    """Micro-averaged F1 of a 0/1 label matrix: 2·TP / (2·TP + FP + FN) over all labels together."""
+    true_positives = np.sum((targets == 1) & (predictions == 1))
+    wrong = np.sum(targets != predictions)
+    return float(2 * true_positives / (2 * true_positives + wrong)) if true_positives + wrong else 1.0
+
+
+METRICS = {"accuracy": accuracy, "exact_match": accuracy, "hamming_accuracy": hamming_accuracy, "r2": r2,
+           "f1_micro": f1_micro}
 
 
 def evaluate(task, y_true, y_pred):
@@ -1055,6 +1126,34 @@ def paired_interval(differences, over, variance_factor=None, confidence=0.95):
     if n < 2:
         return {"difference": mean, "low": -np.inf, "high": np.inf, "over": over}
     margin = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * float(np.sqrt(factor * differences.var(ddof=1)))
+    return {"difference": mean, "low": mean - margin, "high": mean + margin, "over": over}
+
+
+def unpaired_interval(values_a, values_b, over, confidence=0.95):
+    """mean(a) − mean(b) of two independent groups with Welch's t-interval (unequal variances)."""
+    from scipy import stats
+    a, b = np.asarray(values_a, dtype=float), np.asarray(values_b, dtype=float)
+    variance_a, variance_b = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    freedom = (variance_a + variance_b) ** 2 / (variance_a ** 2 / (len(a) - 1) + variance_b ** 2 / (len(b) - 1))
+    margin = float(stats.t.ppf(0.5 + confidence / 2, freedom) * np.sqrt(variance_a + variance_b))
+    difference = float(a.mean() - b.mean())
+    return {"difference": difference, "low": difference - margin, "high": difference + margin, "over": over}
+
+
+def seeds_and_rows_interval(model_scores, baseline_scores, over, confidence=0.95):
+    """Model minus baseline on the same rows over several trainings: `model_scores` is (seeds, rows) per-row scores
+    (e.g. 1 for a right prediction), `baseline_scores` the same shape or one row of scores. The interval adds the
+    spread between seeds, var(seed means)/seeds, to the spread between rows, var(row means)/rows, with
+    Welch–Satterthwaite degrees of freedom, so that a verdict holds for another initialisation, not only these."""
+    from scipy import stats
+    differences = np.atleast_2d(np.asarray(model_scores, float)) - np.asarray(baseline_scores, float)
+    seeds, n_rows = differences.shape
+    rows_part = differences.mean(axis=0).var(ddof=1) / n_rows
+    seeds_part = differences.mean(axis=1).var(ddof=1) / seeds if seeds > 1 else 0.0
+    freedom = (rows_part + seeds_part) ** 2 / (rows_part ** 2 / (n_rows - 1)
+                                               + (seeds_part ** 2 / (seeds - 1) if seeds > 1 else 0.0))
+    margin = float(stats.t.ppf(0.5 + confidence / 2, freedom) * np.sqrt(rows_part + seeds_part))
+    mean = float(differences.mean())
     return {"difference": mean, "low": mean - margin, "high": mean + margin, "over": over}
 
 
@@ -2065,15 +2164,20 @@ class PCA(TransformerMixin, BaseEstimator):
 
 # ----------------------------------------------------------------------------------------------------------------
 # 11. KNN: exact brute-force neighbours, fast.
-#    Scanning all training rows is done in float32 (half the memory traffic of float64) in cache-sized blocks, on
-#    every core. float32 only proposes candidates: a proven rounding margin guarantees that no true neighbour is
-#    missed, and the candidates are then ranked by exact float64 distances, ties going to the lower training index.
-#    All of it runs on the data scaled by one power of two (exact in floating point, and it leaves the order of
-#    distances unchanged) so that the largest training value is about 1: float32 then neither overflows nor loses
-#    the margin's guarantee, whatever the data's magnitude.
+#    Training rows are scanned in a cheap, narrow form, in cache-sized blocks, on every core: manhattan as exact
+#    integer distances on a grid of power-of-two cells (16-bit, a quarter of float64's memory traffic), euclidean
+#    and cosine in float32 by one matrix product. Rows and queries are kept in order of their projection on the
+#    direction of largest spread: for a block of queries the rows nearest in projection are scanned first (the
+#    sample) and bound each query's k-th nearest distance, then the other rows that can be within it (for
+#    manhattan only those whose projection is close enough). The scan only proposes candidates: proven bounds
+#    guarantee that no true neighbour is missed, and the candidates are then ranked by exact float64 distances,
+#    ties going to the lower training index. All of it runs on the data scaled by one power of two (exact in
+#    floating point, and it leaves the order of distances unchanged) so that the largest training value is about
+#    1: float32 then neither overflows nor loses the margin's guarantee, whatever the data's magnitude.
 # ----------------------------------------------------------------------------------------------------------------
 KNN_METRICS = ("euclidean", "manhattan", "cosine")
 FLOAT32_UNIT_ROUNDOFF = 2.0 ** -24
+FLOAT64_UNIT_ROUNDOFF = 2.0 ** -53
 # Scaled queries larger than this could overflow a float32 scan (squares near 2^128); such blocks scan in float64.
 FLOAT32_SAFE_MAGNITUDE = 2.0 ** 40
 
@@ -2108,6 +2212,77 @@ def exact_distances(metric, queries, points):
     return 1.0 - (_row_normalised(queries) * _row_normalised(points)).sum(axis=1)
 
 
+class ManhattanGrid(NamedTuple):
+    """Cells of side `step` (a power of two, so x/step and its floor are exact) numbered ⌊x/step⌋; feature j's
+    training values fill cells low[j] .. high[j]. Cell differences fit `signed`, sums of d of them `unsigned`."""
+    step: float
+    low: np.ndarray
+    high: np.ndarray
+    signed: type
+    unsigned: type
+
+
+def manhattan_grid(points):
+    """The finest power-of-two grid on which the training cells of each feature span at most `levels` cells, with
+    d·levels < 2^bits: 16-bit integers while that leaves 64 levels or more, 32-bit beyond (over 1023 features)."""
+    n_features = points.shape[1]
+    signed, unsigned = (np.int16, np.uint16) if (2 ** 16 - 1) // n_features >= 64 else (np.int32, np.uint32)
+    bits = 8 * np.dtype(signed).itemsize
+    levels = min(2 ** (bits - 1) - 1, (2 ** bits - 1) // n_features)
+    width = (points.max(axis=0) - points.min(axis=0)).max()
+    # frexp rounds width/(levels − 2) up to a power of two (the 2 spare levels absorb the division's rounding):
+    # every feature's values span under levels − 1 steps, so its cells fewer than `levels`. A step ≥ 2^-500 keeps
+    # x/step finite for every query the scan sees (|x| ≤ FLOAT32_SAFE_MAGNITUDE).
+    step = max(np.ldexp(1.0, int(np.frexp(width / (levels - 2))[1])), 2.0 ** -500)
+    cells = np.floor(points / step)
+    return ManhattanGrid(step, cells.min(axis=0), cells.max(axis=0), signed, unsigned)
+
+
+def grid_cells(grid, values):
+    """(cells, outside): each value's cell clipped to the training cells and counted from `low` (grid.signed), and
+    per row the number of cells the clipping removed, Σⱼ |⌊xⱼ/step⌋ − clipped cellⱼ|."""
+    cells = np.floor(values / grid.step)
+    clipped = np.clip(cells, grid.low, grid.high)
+    return (clipped - grid.low).astype(grid.signed), np.abs(cells - clipped).sum(axis=1)
+
+
+def grid_distances(query_cells, point_cells, unsigned):
+    """Σⱼ |qⱼ − pⱼ| of each row of query_cells (n, d) to each column of point_cells (d, m), exact in integers:
+    per feature one subtraction, abs and addition in place (NumPy subtracts a per-row constant several times
+    faster than it takes a minimum with one)."""
+    shape = (len(query_cells), point_cells.shape[1])
+    total, difference = np.empty(shape, query_cells.dtype), np.empty(shape, query_cells.dtype)
+    np.subtract(point_cells[0], query_cells[:, :1], out=total)
+    np.abs(total, out=total)
+    total = total.view(unsigned)
+    for feature in range(1, point_cells.shape[0]):
+        np.subtract(point_cells[feature], query_cells[:, feature:feature + 1], out=difference)
+        np.abs(difference, out=difference)
+        np.add(total, difference.view(unsigned), out=total)
+    return total
+
+
+def principal_direction(rows):
+    """Direction of largest spread of the rows (top eigenvector of the scatter matrix of about 4096 of them)."""
+    rows = rows[::max(1, len(rows) // 4096)].astype(np.float64)
+    centred = rows - rows.mean(axis=0)
+    return np.linalg.eigh(centred.T @ centred)[1][:, -1]
+
+
+def _ranges(start, stop, size):
+    """(start, stop) of consecutive ranges of at most `size` covering start..stop."""
+    return [(first, min(first + size, stop)) for first in range(start, stop, size)]
+
+
+def lexicographic_order(rows, distances, columns, n_columns):
+    """np.lexsort((columns, distances, rows)), several times faster: each key is replaced by its rank among the n
+    candidates and packed with the next into one int64 (products < n·n_columns and < n², far below 2^63 for any n
+    that fits in memory), so three plain sorts do."""
+    _, distance_ranks = np.unique(distances, return_inverse=True)      # equal distances share a rank
+    _, pair_ranks = np.unique(distance_ranks * n_columns + columns, return_inverse=True)
+    return np.argsort(rows * len(rows) + pair_ranks)
+
+
 class KNN(ClassifierMixin, BaseEstimator):
     """k-nearest-neighbour classifier with majority vote (ties between classes go to the first class in
     `classes_`, as scikit-learn). metric: 'euclidean' ‖q − t‖₂, 'manhattan' ‖q − t‖₁, 'cosine' 1 − q·t/(‖q‖‖t‖).
@@ -2115,8 +2290,9 @@ class KNN(ClassifierMixin, BaseEstimator):
     score is accuracy.
     """
 
-    SAMPLE_SIZE = 8192      # training rows used to bound each query's k-th distance before the full scan
-    CHUNK_SIZE = 8192       # training rows per float32 scan block (measured: larger blocks amortise call overhead)
+    SAMPLE_SIZE = 16384     # training rows scanned first, to bound each query's k-th distance for the rest
+    CHUNK_SIZE = 8192       # training rows per scan block (measured with block_size: larger blocks amortise call
+                            # overhead, up to where they spill out of the caches)
     _parameter_rules = {
         "k": integer(1),
         "metric": one_of(*KNN_METRICS),
@@ -2125,7 +2301,7 @@ class KNN(ClassifierMixin, BaseEstimator):
         "block_size": integer(1),
     }
 
-    def __init__(self, k=5, metric="euclidean", n_jobs=None, block_size=32):
+    def __init__(self, k=5, metric="euclidean", n_jobs=None, block_size=128):
         self.k = k
         self.metric = metric
         self.n_jobs = n_jobs
@@ -2145,58 +2321,104 @@ class KNN(ClassifierMixin, BaseEstimator):
         self.classes_, self._label_codes = np.unique(labels, return_inverse=True)
         self._exponent = power_of_two_exponent(X)
         self._points = np.ldexp(X, -self._exponent)
-        scan_points = _row_normalised(X) if self.metric == "cosine" else self._points
+        self._sample_size = min(len(X), max(self.SAMPLE_SIZE, self.k))
+        # Scan order: by projection on the direction of largest spread (for manhattan a vector of signs on the grid
+        # cells, integer and exact), so that rows near a query block in projection are near one another.
         if self.metric == "manhattan":
-            # Σ|q − p| = Σq + Σp − 2 Σ min(q, p): the scan adds one min per feature to −Σp/2.
-            self._scan_points = np.ascontiguousarray(scan_points.T, dtype=np.float32)             # (d, m)
-            self._scan_start = (-0.5 * scan_points.sum(axis=1)).astype(np.float32)
-            self._scale = np.abs(scan_points).sum(axis=1).max()
+            self._grid = manhattan_grid(self._points)
+            scan_rows = grid_cells(self._grid, self._points)[0]
+            self._direction = np.where(principal_direction(scan_rows) < 0, -1, 1)
         else:
-            # ‖q − p‖² = ‖q‖² − 2 (q·p − ‖p‖²/2), 1 − q̂·p̂ = 1 − 2 (q̂·p̂/2): one matrix product with the
-            # queries extended by a column of ones gives the score in brackets.
-            squared_norms = (scan_points ** 2).sum(axis=1)
-            last_row = -0.5 * squared_norms if self.metric == "euclidean" else np.zeros(len(X))
-            factor = 1.0 if self.metric == "euclidean" else 0.5
-            self._scan_points = np.ascontiguousarray(np.vstack([factor * scan_points.T, last_row]),
-                                                     dtype=np.float32)                          # (d + 1, m)
-            self._scale = squared_norms.max()
-        sample_step = max(1, len(X) // self.SAMPLE_SIZE)
-        self._sample_points = np.ascontiguousarray(self._scan_points[:, ::sample_step])
-        self._sample_start = self._scan_start[::sample_step] if self.metric == "manhattan" else None
+            scan_rows = _row_normalised(self._points) if self.metric == "cosine" else self._points
+            self._direction = principal_direction(scan_rows)
+        projections = self._projected(self._points)
+        self._scan_order = np.argsort(projections, kind="stable")
+        self._projections = projections[self._scan_order]
+        if self.metric == "manhattan":
+            self._scan_points = np.ascontiguousarray(scan_rows[self._scan_order].T)                 # (d, m)
+            return self
+        # ‖q − p‖² = ‖q‖² + 2 (‖p‖²/2 − q·p), 1 − q̂·p̂ = 1 + 2 (−q̂·p̂/2): one matrix product with the queries
+        # extended by a column of ones gives the value in brackets, smallest for the nearest rows.
+        scan_points = scan_rows[self._scan_order]
+        squared_norms = (scan_points ** 2).sum(axis=1)
+        last_row = 0.5 * squared_norms if self.metric == "euclidean" else np.zeros(len(X))
+        factor = -1.0 if self.metric == "euclidean" else -0.5
+        self._scan_points = np.ascontiguousarray(np.vstack([factor * scan_points.T, last_row]),
+                                                 dtype=np.float32)                                # (d + 1, m)
+        self._scale = squared_norms.max()
         return self
 
-    # --- float32 scan -----------------------------------------------------------------------------------------
-    def _scan(self, queries32, points, start=None):
-        """float32 closeness scores s of each query to the training rows in `points` (columns of _scan_points):
-        distance = a(q) − 2s (squared for euclidean), so the nearest rows have the largest scores."""
-        if self.metric == "manhattan":
-            scores = np.empty((len(queries32), points.shape[1]), np.float32)
-            scores[...] = start
-            scratch = np.empty_like(scores)
-            for feature in range(points.shape[0]):
-                np.minimum(queries32[:, feature:feature + 1], points[feature], out=scratch)
-                scores += scratch
-            return scores
-        return queries32 @ points
-
+    # --- scan -------------------------------------------------------------------------------------------------
     def _scan_queries(self, queries):
-        """Queries in the scan's float32 form (normalised for cosine, with a column of ones for the product)."""
+        """Queries in the scan's form: grid cells (manhattan), or float32 (normalised for cosine) with a column of
+        ones for the product."""
         if self.metric == "manhattan":
-            return queries.astype(np.float32)
+            return grid_cells(self._grid, queries)[0]
         scan_queries = _row_normalised(queries) if self.metric == "cosine" else queries
         return np.hstack([scan_queries, np.ones((len(queries), 1))]).astype(np.float32)
 
+    def _projected(self, rows):
+        """Projections of (scaled) rows on the scan order's direction."""
+        if self.metric == "manhattan":
+            return grid_cells(self._grid, rows)[0].astype(np.int64) @ self._direction
+        return (_row_normalised(rows) if self.metric == "cosine" else rows) @ self._direction
+
+    def _scan(self, scan_queries, start, stop):
+        """Scanned values of the queries against training rows start..stop of the scan order, smallest for the
+        nearest rows: the grid distance (manhattan), (distance² − ‖q‖²)/2 (euclidean), (distance − 1)/2 (cosine)."""
+        points = self._scan_points[:, start:stop]
+        if self.metric == "manhattan":
+            return grid_distances(scan_queries, points, self._grid.unsigned)
+        return scan_queries @ points
+
     def _margin(self, queries):
-        """Bound, in distance units, on twice the error of a float32 score, from the standard rounding-error
+        """Bound, in distance units, on twice the error of a float32 scanned value, from the standard rounding-error
         analysis of sums and dot products (n terms → error ≤ n·u·Σ|terms|), with room to spare."""
         n_terms = queries.shape[1] + 8
-        if self.metric == "manhattan":
-            size = np.abs(queries).sum(axis=1) + self._scale
-        elif self.metric == "euclidean":
+        if self.metric == "euclidean":
             size = (queries ** 2).sum(axis=1) + self._scale
         else:
             size = np.full(len(queries), 2.0)
         return 4.0 * n_terms * FLOAT32_UNIT_ROUNDOFF * size
+
+    def _bound(self, queries, sampled, sample_start):
+        """Per query, the largest scanned value a true neighbour can have, from the sample's scanned values (the
+        sample is the scan order's rows from sample_start on)."""
+        if self.metric == "manhattan":
+            return self._grid_bound(queries, sampled, sample_start)
+        # The k-th smallest sampled value bounds the k-th nearest row's; raising it by the rounding margin (an error
+        # bound on the bound and on the row compared with it) loses no true neighbour.
+        kth = np.partition(sampled, self.k - 1, axis=1)[:, self.k - 1] + self._margin(queries)
+        return np.nextafter(kth.astype(np.float32), np.float32(np.inf))                          # round up
+
+    def _grid_bound(self, queries, sampled, sample_start):
+        """Largest grid distance D a true neighbour can have. Why none is missed (u: float64 unit roundoff):
+        - T, the largest exact distance of the (k or more) sampled rows nearest on the grid, is ≥ the k-th smallest
+          float64 distance: a neighbour's float64 distance is ≤ T, its real one ≤ T(1 + (d+1)u) (d terms summed).
+        - per feature x/step lies in [cell, cell + 1), so |q − p|/step > |cell_q − cell_p| − 1; p's cell lies in
+          [low, high], so |cell_q − cell_p| = (cells q's clipping removed) + (the difference the scan sums).
+        - summed: D < ‖q − p‖₁/step − outside + d ≤ T(1 + (d+1)u)/step − outside + d, and as D and d are integers,
+          D ≤ ⌊y⌋ + d for any y ≥ T(1 + (d+1)u)/step − outside. The slack 4(d+2)u on T and on `outside` (a float64
+          sum of d integers) covers those roundings and the ones in computing y."""
+        kth = np.partition(sampled, self.k - 1, axis=1)[:, self.k - 1:self.k]
+        rows, positions = np.divmod(np.flatnonzero(sampled <= kth), sampled.shape[1])    # ≥ k rows per query
+        nearest = self._points[self._scan_order[sample_start + positions]]
+        distances = exact_distances("manhattan", queries[rows], nearest)
+        largest = np.maximum.reduceat(distances, np.searchsorted(rows, np.arange(len(queries))))
+        _, outside = grid_cells(self._grid, queries)
+        slack = 4 * (queries.shape[1] + 2) * FLOAT64_UNIT_ROUNDOFF
+        bound = np.floor(largest / self._grid.step * (1 + slack) - outside * (1 - slack)) + queries.shape[1]
+        return np.clip(bound, 0, np.iinfo(self._grid.unsigned).max).astype(self._grid.unsigned)
+
+    def _windows(self, projections, bound):
+        """Per query, the scan positions [low, high) of the only rows that can pass its bound. Manhattan: the signs
+        s make |s·c_q − s·c_p| ≤ Σ|c_q − c_p| = D (exact integers), so a row with D ≤ bound has its projection
+        within bound of the query's. The other metrics keep every row."""
+        if self.metric != "manhattan":
+            return np.zeros(len(projections), np.int64), np.full(len(projections), len(self._points))
+        reach = bound.astype(np.int64)
+        return (np.searchsorted(self._projections, projections - reach, "left"),
+                np.searchsorted(self._projections, projections + reach, "right"))
 
     # --- neighbours -------------------------------------------------------------------------------------------
     def _block_neighbours(self, queries):
@@ -2204,27 +2426,35 @@ class KNN(ClassifierMixin, BaseEstimator):
         distance; distances in the scaled units."""
         if self.metric != "cosine" and np.abs(queries).max() > FLOAT32_SAFE_MAGNITUDE:
             return self._exact_neighbours(queries)
-        queries32 = self._scan_queries(queries)
-        # 1. The k-th largest score over a sample of rows bounds the k-th nearest distance; lowering it by the
-        #    rounding margin (an error bound on the bound and on the row compared with it) loses no true neighbour.
-        sampled = self._scan(queries32, self._sample_points, self._sample_start)
-        threshold = np.partition(sampled, -self.k, axis=1)[:, -self.k] - self._margin(queries)
-        threshold = np.nextafter(threshold.astype(np.float32), np.float32(-np.inf))[:, None]   # round down
-        # 2. Scan every training row; keep those within the bound.
-        rows, columns = [], []
-        for start in range(0, len(self._points), self.CHUNK_SIZE):
-            chunk = slice(start, start + self.CHUNK_SIZE)
-            scanned = self._scan(queries32, self._scan_points[:, chunk],
-                                 self._scan_start[chunk] if self.metric == "manhattan" else None)
-            hits = np.flatnonzero(scanned >= threshold)    # 1-D nonzero is several times faster than 2-D
-            rows.append(hits // scanned.shape[1])
-            columns.append(hits % scanned.shape[1] + start)
-        return self._rank_candidates(queries, self._points, np.concatenate(rows), np.concatenate(columns))
+        scan_queries, projections = self._scan_queries(queries), self._projected(queries)
+        # 1. The sample: the training rows nearest in projection to the block's median query. Likely near it, they
+        #    give a tight bound on the scanned value of each query's true neighbours.
+        middle = np.searchsorted(self._projections, np.median(projections))
+        first = min(max(middle - self._sample_size // 2, 0), len(self._points) - self._sample_size)
+        sampled = self._scan(scan_queries, first, first + self._sample_size)
+        bound = self._bound(queries, sampled, first)
+        found = [self._within(sampled, bound, np.arange(len(queries)), first)]
+        # 2. The other rows that can pass the bound, in cache-sized blocks, each scanned only for the queries whose
+        #    window reaches it.
+        low, high = self._windows(projections, bound)
+        for start, stop in [*_ranges(low.min(), min(high.max(), first), self.CHUNK_SIZE),
+                            *_ranges(max(low.min(), first + self._sample_size), high.max(), self.CHUNK_SIZE)]:
+            active = np.flatnonzero((low < stop) & (high > start))
+            found.append(self._within(self._scan(scan_queries[active], start, stop), bound, active, start))
+        rows, positions = map(np.concatenate, zip(*found))
+        return self._rank_candidates(queries, self._points, rows, self._scan_order[positions])
+
+    @staticmethod
+    def _within(scanned, bound, active, start):
+        """(query rows, scan positions) of the scanned values within the bound; scanned[i] holds query active[i]'s
+        values for scan positions start, start + 1, ..."""
+        hits = np.flatnonzero(scanned <= bound[active, None])      # 1-D nonzero is several times faster than 2-D
+        return active[hits // scanned.shape[1]], hits % scanned.shape[1] + start
 
     def _rank_candidates(self, queries, points, rows, columns):
         """Rank candidate (query row, training column) pairs by exact distance, then index; first k per query."""
         distances = exact_distances(self.metric, queries[rows], points[columns])
-        order = np.lexsort((columns, distances, rows))
+        order = lexicographic_order(rows, distances, columns, len(points))
         firsts = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(queries)))[:-1]])
         picked = order[firsts[:, None] + np.arange(self.k)]
         return distances[picked], columns[picked]
@@ -2248,16 +2478,19 @@ class KNN(ClassifierMixin, BaseEstimator):
         X = check_array(X, "X")
         check_n_features(self, X)
         X = np.ldexp(X, -self._exponent)
-        blocks = [X[start:start + self.block_size] for start in range(0, len(X), self.block_size)]
         from threadpoolctl import threadpool_limits
         threads = _workers(self.n_jobs)
         # One BLAS thread per worker: the workers already occupy every core.
         with threadpool_limits(1), ThreadPoolExecutor(threads) as pool, np.errstate(over="ignore", invalid="ignore"):
+            # Blocks of queries near one another in projection share a sample and windows.
+            order = np.argsort(self._projected(X), kind="stable")
+            blocks = [X[order[start:start + self.block_size]] for start in range(0, len(X), self.block_size)]
             results = list(pool.map(self._block_neighbours, blocks))
-        distances = np.vstack([d for d, _ in results])
+        distances, indices = np.empty((len(X), self.k)), np.empty((len(X), self.k), np.int64)
+        distances[order], indices[order] = np.vstack([d for d, _ in results]), np.vstack([i for _, i in results])
         if self.metric != "cosine":
             distances = np.ldexp(distances, self._exponent)
-        return distances, np.vstack([i for _, i in results])
+        return distances, indices
 
     def predict_proba(self, X):
         """Fraction of the k neighbours in each class, columns ordered as `classes_`."""
@@ -2274,7 +2507,89 @@ class KNN(ClassifierMixin, BaseEstimator):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 12. Model builders: the MLP a sweep configuration describes, its scikit-learn twin, and which configurations train
+# 12. Baselines: the simplest rules a practitioner tries before an MLP — a threshold on one feature, a lookup of
+#     the labels that go with one input's value.
+# ----------------------------------------------------------------------------------------------------------------
+class ThresholdRule(ClassifierMixin, BaseEstimator):
+    """Two classes split by one feature: predict one class where X[:, column] > threshold_, the other below; the
+    threshold and the side are those with the highest training accuracy (thresholds midway between values)."""
+
+    _parameter_rules = {"column": integer(0)}
+
+    def __init__(self, column=0):
+        self.column = column
+
+    def fit(self, X, y):
+        check_parameters(self)
+        X, labels = check_array(X, "X"), class_labels(y)
+        check_same_length(X, labels)
+        self.classes_ = np.unique(labels)
+        if len(self.classes_) != 2 or self.column >= X.shape[1]:
+            raise ValueError(f"ThresholdRule needs two classes and column < {X.shape[1]}; got "
+                             f"{len(self.classes_)} classes and column {self.column}.")
+        values = X[:, self.column]
+        order = np.argsort(values, kind="stable")
+        sorted_values, positive = values[order], labels[order] == self.classes_[1]
+        # Right of cut i (rows i…n−1) predicted positive: correct = positives to the right + negatives to the left.
+        negatives_left = np.concatenate([[0], np.cumsum(~positive)])
+        positives_right = positive.sum() - np.concatenate([[0], np.cumsum(positive)])
+        correct = negatives_left + positives_right
+        cuts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1], True])   # between distinct values
+        above = correct[cuts] >= len(labels) - correct[cuts]
+        best = cuts[np.argmax(np.maximum(correct[cuts], len(labels) - correct[cuts]))]
+        self.positive_above_ = bool(above[np.flatnonzero(cuts == best)[0]])
+        edges = np.r_[-np.inf, sorted_values, np.inf]
+        self.threshold_ = float((edges[best] + edges[best + 1]) / 2) if 0 < best < len(values) else float(edges[best])
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X):
+        check_fitted(self, "threshold_")
+        above = check_array(X, "X")[:, self.column] > self.threshold_
+        return self.classes_[(above == self.positive_above_).astype(int)]
+
+
+class LookupRule(BaseEstimator):
+    """The labels that go with one input's value: rows are grouped by their values in `columns` (e.g. the one-hot
+    columns of one categorical input), and each group predicts its training rows' majority class, or for a 0/1
+    label matrix every label that at least half of them have; a group unseen in training gets the overall one."""
+
+    def __init__(self, columns=()):
+        self.columns = columns
+
+    def _keys(self, X):
+        return identical_rows(check_array(X, "X")[:, list(self.columns)])
+
+    def fit(self, X, y):
+        if not len(self.columns):
+            raise ValueError("LookupRule needs the `columns` whose values it looks up (e.g. one input's one-hot "
+                             "columns).")
+        y = np.asarray(y)
+        check_same_length(X, y)
+        frame = pd.DataFrame(y.reshape(len(y), -1)).assign(key=self._keys(X))
+        if y.ndim == 1:
+            self.table_ = frame.groupby("key")[0].agg(lambda labels: labels.mode().iloc[0])
+            self.default_ = pd.Series(y).mode().iloc[0]
+        else:
+            self.table_ = (frame.groupby("key").mean() >= 0.5).astype(y.dtype)
+            self.default_ = (y.mean(axis=0) >= 0.5).astype(y.dtype)
+        self.multilabel_ = y.ndim > 1
+        self.n_features_in_ = check_array(X, "X").shape[1]
+        return self
+
+    def predict(self, X):
+        check_fitted(self, "table_")
+        keys = pd.Index(self._keys(X))
+        if self.multilabel_:
+            found = self.table_.reindex(keys).to_numpy(dtype=float, copy=True)
+            missing = np.isnan(found).any(axis=1)
+            found[missing] = self.default_
+            return found.astype(self.default_.dtype)
+        return self.table_.reindex(keys).fillna(self.default_).to_numpy()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# 12b. Model builders: the MLP a sweep configuration describes, its scikit-learn twin, and which configurations train
 #     the same network.
 # ----------------------------------------------------------------------------------------------------------------
 def mlp_training_key(config):
@@ -2650,11 +2965,16 @@ def effect_comparisons(table, hyperparameters, metric):
     return comparisons
 
 
+def value_label(value):
+    """A hyperparameter value as a table shows it: [32, 32], tanh, 0.01."""
+    return "[" + ", ".join(map(str, value)) + "]" if isinstance(value, list) else str(value)
+
+
 def claim_comparisons(table, parameter, claimed, alternatives, metric, hyperparameters=SWEEP_HYPERPARAMETERS):
     """Paired comparisons of `claimed` against each alternative value of `parameter` (labelled 'a vs b')."""
     rows = _where_it_applies(table, parameter)
     others = [name for name in hyperparameters if name != parameter]
-    return [{"label": f"{value_text(claimed)} vs {value_text(alternative)}",
+    return [{"label": f"{value_label(claimed)} vs {value_label(alternative)}",
              **paired_effect(rows, parameter, claimed, alternative, metric, others)} for alternative in alternatives]
 
 
@@ -2958,9 +3278,243 @@ def compare_over_seeds(make_split, models, task, seeds, scores=None, n_jobs=None
     return per_seed, summary
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# 14. All rows: every model on the same repeated cross-validation folds, every choice made inside a fold.
+#     A small data set's fixed test part is too few rows to rank models; here every row is tested once per repeat,
+#     preprocessing is fitted on each fold's training rows, a model's own selection (HoldoutSelection) sees only
+#     them, and models are compared fold by fold with Nadeau and Bengio's corrected interval.
+# ----------------------------------------------------------------------------------------------------------------
+def repeated_folds(y, folds=10, repeats=2, seed=0, groups=None, stratify=True):
+    """(training rows, test rows) of `repeats` × `folds`-fold cross-validation over all rows, each repeat shuffled
+    by its own seed: every row is tested once per repeat. `stratify` keeps class proportions (1-D class labels);
+    `groups` keeps the rows of a group (e.g. identical feature vectors) in one fold."""
+    from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
+    y = np.asarray(y)
+    stratify = stratify and y.ndim == 1
+    pairs = []
+    for repeat in range(repeats):
+        if groups is None:
+            splitter = (StratifiedKFold if stratify else KFold)(folds, shuffle=True, random_state=seed + repeat)
+            parts = splitter.split(np.zeros(len(y)), y if stratify else None)
+        else:
+            splitter = (StratifiedGroupKFold if stratify else GroupKFold)(folds, shuffle=True,
+                                                                          random_state=seed + repeat)
+            parts = splitter.split(np.zeros(len(y)), y if stratify else None, groups)
+        pairs += [(np.asarray(train), np.asarray(test)) for train, test in parts]
+    return pairs
+
+
+SEED_PARAMETERS = ("seed", "random_state")
+
+
+def reseeded(estimator, seed):
+    """`estimator` (unfitted) with every seed it holds, nested ones too, set to `seed`."""
+    names = [name for name in estimator.get_params(deep=True) if name.rsplit("__", 1)[-1] in SEED_PARAMETERS]
+    return estimator.set_params(**dict.fromkeys(names, seed))
+
+
+def _stopping_rows(rows, y, seed, fraction=0.1):
+    """The rows an early-stopping model trains on and the tenth it stops on (stratified for class labels)."""
+    from sklearn.model_selection import train_test_split
+    labels = np.asarray(y)[rows]
+    stratify = labels if labels.ndim == 1 and labels.dtype.kind not in "f" and len(np.unique(labels)) > 1 else None
+    try:
+        return train_test_split(rows, test_size=fraction, random_state=seed, stratify=stratify)
+    except ValueError:          # a class too rare to stratify on: split as the rows come
+        return train_test_split(rows, test_size=fraction, random_state=seed)
+
+
+def fit_with_stopping(model, X, y, seed):
+    """Fit `model`; one of this engine's, which stops early on validation rows, gets a tenth of the rows for it."""
+    if "X_val" not in inspect.signature(model.fit).parameters:
+        return model.fit(X, y)
+    fit_rows, stop_rows = _stopping_rows(np.arange(len(X)), y, seed)
+    return model.fit(X[fit_rows], y[fit_rows], X[stop_rows], y[stop_rows])
+
+
+class HoldoutSelection(BaseEstimator):
+    """Model selection nested inside `fit`: every candidate is trained on the same nine tenths of the rows fit gets
+    (this engine's models stop early on the other tenth) and scored on that tenth by `scoring` (a function of
+    (y_true, y_pred), higher is better; None: the candidate's own `score`); the best (the first of equals) is kept
+    and predicts. No row outside those given to fit takes part in the choice."""
+
+    def __init__(self, candidates=(), scoring=None, seed=0):
+        self.candidates = candidates
+        self.scoring = scoring
+        self.seed = seed
+
+    def fit(self, X, y):
+        if not self.candidates:
+            raise ValueError("HoldoutSelection needs at least one candidate estimator in `candidates`.")
+        X, y = np.asarray(X), np.asarray(y)
+        fit_rows, stop_rows = _stopping_rows(np.arange(len(X)), y, self.seed)
+        scores, models = [], []
+        for candidate in self.candidates:
+            model = reseeded(clone(candidate), self.seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if "X_val" in inspect.signature(model.fit).parameters:
+                    model.fit(X[fit_rows], y[fit_rows], X[stop_rows], y[stop_rows])
+                else:
+                    model.fit(X[fit_rows], y[fit_rows])
+            score = (model.score(X[stop_rows], y[stop_rows]) if self.scoring is None
+                     else self.scoring(y[stop_rows], model.predict(X[stop_rows])))
+            scores.append(float(score) if np.isfinite(score) else -np.inf)
+            models.append(model)
+        self.validation_scores_ = scores
+        self.chosen_ = int(np.argmax(scores))
+        self.model_ = models[self.chosen_]
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X):
+        check_fitted(self, "model_")
+        return self.model_.predict(X)
+
+
+def describe_model(estimator):
+    """A JSON description of an unfitted estimator: its class and parameters, nested estimators described too;
+    what a journal keys a model's fold results by."""
+    def described(value):
+        if hasattr(value, "get_params"):
+            return describe_model(value)
+        if isinstance(value, (list, tuple)):
+            return [described(item) for item in value]
+        if isinstance(value, dict):
+            return {str(key): described(item) for key, item in value.items()}
+        if callable(value):
+            return _function_text(value)
+        return value if value is None or isinstance(value, (bool, numbers.Number, str)) else repr(value)
+    return {"class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+            "params": {name: described(value) for name, value in sorted(estimator.get_params(deep=False).items())}}
+
+
+def _part(X, rows):
+    return X.iloc[rows] if isinstance(X, pd.DataFrame) else X[rows]
+
+
+def _fit_fold(model, rows, train_rows, test_rows, seed):
+    """One model on one fold of `rows` (Rows): the preprocessing fitted on the fold's training rows, a regression
+    target standardised on them (predictions back in its units; a model that takes the target's units, LogTarget,
+    gets them), the model seeded by the fold. Returns its predictions for the test rows and, for a selection, its
+    choice."""
+    from threadpoolctl import threadpool_limits
+    model = reseeded(clone(model), seed)
+    X_train, X_test = _part(rows.X, train_rows), _part(rows.X, test_rows)
+    if rows.preprocess is not None:
+        transform = clone(rows.preprocess).fit(X_train)
+        X_train, X_test = transform.transform(X_train), transform.transform(X_test)
+    y_train = rows.y[train_rows]
+    mean, std = 0.0, 1.0
+    if rows.task == "regression":
+        mean, std = float(y_train.mean()), float(y_train.std()) or 1.0
+        y_train = (y_train - mean) / std
+        units = {"target_mean": mean, "target_std": std}
+        model.set_params(**{name: units[name.rsplit("__", 1)[-1]] for name in model.get_params(deep=True)
+                            if name.rsplit("__", 1)[-1] in units})
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit_with_stopping(model, np.asarray(X_train, dtype=float), y_train, seed)
+        predicted = np.asarray(model.predict(np.asarray(X_test, dtype=float)))
+    if rows.task == "regression":
+        predicted = predicted * std + mean
+    return {"predictions": predicted.tolist(), "chosen": getattr(model, "chosen_", None)}
+
+
+@dataclass
+class AllRows:
+    """Every model's predictions for every row in every repeat of one repeated cross-validation: `predictions[model]`
+    holds one list of predictions per fold (in `folds`' order), `chosen[model]` a selection's choice per fold."""
+
+    y: np.ndarray
+    folds: list
+    repeats: int
+    predictions: dict
+    chosen: dict
+    provenance: str = ""
+
+    @property
+    def models(self):
+        return list(self.predictions)
+
+    def fold_scores(self, model, metric):
+        """`metric` (a key of METRICS, or a function of (y_true, y_pred)) of `model` on each fold's test rows."""
+        score = METRICS[metric] if isinstance(metric, str) else metric
+        return np.array([score(self.y[test], np.asarray(predicted))
+                         for (_, test), predicted in zip(self.folds, self.predictions[model])])
+
+    def compare(self, model, baseline, metric):
+        """`model` − `baseline` in `metric`, fold by fold, with Nadeau and Bengio's corrected 95 % interval and the
+        noise rule's verdict: a comparison dict (model, baseline, metric, difference, low, high, over, verdict)."""
+        n_train, n_test = np.mean([len(train) for train, _ in self.folds]), np.mean([len(t) for _, t in self.folds])
+        scores = self.fold_scores(model, metric), self.fold_scores(baseline, metric)
+        comparison = fold_comparison(*scores, n_train, n_test)
+        said = ("identical" if np.array_equal(*scores) else "above" if comparison["low"] > 0 else
+                "below" if comparison["high"] < 0 else "within noise")
+        return {"model": model, "baseline": baseline, "metric": metric if isinstance(metric, str) else metric.__name__,
+                **comparison, "verdict": said}
+
+    def summary(self, metric):
+        """One record per model: mean and standard deviation of `metric` over the folds."""
+        return [{"model": model, "mean": float(np.mean(scores)), "std": float(np.std(scores, ddof=1))}
+                for model in self.models for scores in [self.fold_scores(model, metric)]]
+
+    def row_correct(self, model):
+        """For each row, the fraction of repeats in which `model` predicted it exactly (each row is tested once
+        per repeat)."""
+        correct = np.zeros(len(self.y))
+        for (_, test), predicted in zip(self.folds, self.predictions[model]):
+            matches = self.y[test] == np.asarray(predicted)
+            correct[test] += matches if matches.ndim == 1 else matches.all(axis=1)
+        return correct / self.repeats
+
+    def pooled(self, model):
+        """(true labels, predictions) of `model` over every fold, in fold order: each row once per repeat."""
+        return (np.concatenate([self.y[test] for _, test in self.folds]),
+                np.concatenate([np.asarray(predicted) for predicted in self.predictions[model]]))
+
+    def choices(self, model):
+        """How many folds chose each candidate of a selection: {candidate index: folds}."""
+        counts = pd.Series(self.chosen[model]).value_counts().sort_index()
+        return {int(index): int(count) for index, count in counts.items()}
+
+
+def fold_variants(chosen, configs, changes=None, task="classification", patience=20):
+    """One MLP per fold: the configuration a nested selection chose in that fold (`configs[chosen[fold]]`) with
+    `changes` applied (a lever; none: the chosen model again). Seeded by the fold and stopped on the same tenth of
+    the fold's training rows as the selection's candidates, each is paired with the chosen model on its fold."""
+    return [mlp_from_config({**configs[index], **(changes or {})}, task, patience=patience) for index in chosen]
+
+
+def cross_validate_models(models, rows, folds, name, n_jobs=None):
+    """Fit every model of `models` ({name: unfitted estimator, or a list of one estimator per fold, None where
+    the model skips a fold}) on each fold's training rows of `rows` (Rows) and predict its test rows (_fit_fold),
+    in parallel, journaled in results/sweeps/<name>.jsonl under the data and the code, each fold's result keyed by
+    its model's description (describe_model): a changed model recomputes only itself. Returns AllRows."""
+    from tqdm.auto import tqdm
+    setting = {"task": rows.task, "preprocess": None if rows.preprocess is None else describe_model(rows.preprocess)}
+    journal = journal_for(name, setting, data=data_fingerprint(rows.X, rows.y, folds), code=code_fingerprint())
+    calls = {}
+    for model_name, model in models.items():
+        per_fold = model if isinstance(model, list) else [model] * len(folds)
+        for index, ((train, test), fold_model) in enumerate(zip(folds, per_fold)):
+            if fold_model is None:          # a model trained on some folds only (an expensive one, once)
+                continue
+            key = (model_name, data_fingerprint(to_json(describe_model(fold_model))), index)
+            calls[key] = functools.partial(_fit_fold, fold_model, rows, train, test, index)
+    with tqdm(total=len(calls), initial=sum(key in journal for key in calls), desc=f"folds {name}") as progress:
+        results = run_journaled(journal, calls, n_jobs, progress)
+    predictions, chosen = {}, {}
+    for (model_name, _, _), result in results.items():
+        predictions.setdefault(model_name, []).append(result["predictions"])
+        chosen.setdefault(model_name, []).append(result["chosen"])
+    repeats = max(1, round(sum(len(test) for _, test in folds) / len(rows.y)))
+    return AllRows(rows.y, folds, repeats, predictions, chosen, journal.provenance())
+
+
 # === end of the engine === (everything above computes results and keys the caches; code_fingerprint)
 # ----------------------------------------------------------------------------------------------------------------
-# 14. Report outputs: figures and the numbers report.md is generated from.
+# 15. Report outputs: figures and the numbers report.md is generated from.
 # ----------------------------------------------------------------------------------------------------------------
 def notebook_setup():
     """What every notebook does first: seaborn's style, pandas' display precision, a quiet W&B. Returns
@@ -2994,6 +3548,16 @@ def read_results(name, results_dir=None):
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
         raise ValueError(f"{path} is unreadable ({type(error).__name__}: {error}): {fix}.") from None
+
+
+def section_summaries(results_dir=None):
+    """What every results file offers the summary (its notebook's `results["summary"]`: headline rows, finding,
+    rows against the original, levers), in the order of the sections: [(notebook name, summary), …]. A new
+    section's notebook joins by saving such a summary; results without one are skipped."""
+    folder = Path(results_dir or RESULTS_DIR)
+    found = [(path.stem, read_results(path.stem, folder)) for path in sorted(folder.glob("*.json"))]
+    summaries = [(name, results["summary"]) for name, results in found if isinstance(results.get("summary"), dict)]
+    return sorted(summaries, key=lambda item: (item[1].get("section", 99), item[0]))
 
 
 def save_results(name, results):
@@ -3040,19 +3604,14 @@ def plot_effect_curves(histories, loss_name, metric="accuracy", title=None):
     return figure
 
 
-def lever_panels(wine, housing, diabetes, spotify):
-    """Every lever's cross-validated difference from the model it changes, per data set: {panel title: (rows of
-    lever, difference, low, high, verdict; accuracy shown in points?)}."""
-    def rows(results):
-        return [{"lever": row["lever"], "difference": row["minus selected"], "low": row["interval low"],
-                 "high": row["interval high"], "verdict": row["verdict"]}
-                for row in results["tabular_levers"]["table"][1:]]
-    return {"wine: accuracy, points": (rows(wine), True), "housing: R²": (rows(housing), False),
-            "diabetes (logistic regression, BCE): accuracy, points": (rows(diabetes), True),
-            "Spotify genres: accuracy, points": (rows(spotify), True)}
+def lever_panels(summaries):
+    """Every section's levers (section_summaries' 'levers'): {panel title: (rows of lever, difference, low, high,
+    verdict; shown in points?)}."""
+    return {summary["levers"]["title"]: (summary["levers"]["rows"], summary["levers"]["points"])
+            for _, summary in summaries if summary.get("levers")}
 
 
-LEVER_COLOURS = {"ahead": "#2e7d32", "behind": "#c62828", "within noise": "#757575", "identical": "#64b5f6"}
+LEVER_COLOURS = {"above": "#2e7d32", "below": "#c62828", "within noise": "#757575", "identical": "#64b5f6"}
 
 
 def plot_lever_intervals(panels):
@@ -3079,10 +3638,10 @@ def plot_lever_intervals(panels):
         ax.set_title(title, fontsize=9, loc="left")
         ax.tick_params(axis="x", labelsize=7)
     np.atleast_1d(axes)[0].legend([Line2D([], [], color=colour, linewidth=2) for colour in LEVER_COLOURS.values()],
-                                  list(LEVER_COLOURS), fontsize=7, loc="lower left", ncol=4,
+                                  ["ahead beyond noise", "behind beyond noise", "within noise", "identical"],
+                                  fontsize=7, loc="lower left", ncol=4,
                                   bbox_to_anchor=(0.0, 1.12), frameon=False)
-    np.atleast_1d(axes)[-1].set_xlabel("lever minus the model it changes (cross-validated, 95 % corrected interval)",
-                                       fontsize=8)
+    np.atleast_1d(axes)[-1].set_xlabel("lever minus the model it changes (95 % interval)", fontsize=8)
     figure.tight_layout()
     return figure
 
@@ -3112,21 +3671,10 @@ def plot_sweep_effects(table, parameters, metric, title=None):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 15. Wording: every number and comparison word of the report's prose, computed. A notebook shows a sentence with
-#     show(f"…{helpers.above_below(ours, theirs)}…"), a table with show_table and a saved figure with show_figure;
-#     notebooks/export.py assembles report.md from those outputs and the markdown cells.
+# 16. Wording: the generic pieces every notebook writes its prose with. A notebook writes each of its sentences
+#     once, as an f-string over these (number, signed, interval, verdict), and shows it with show, a table with
+#     show_table and a saved figure with show_figure; notebooks/export.py assembles report.md from those outputs.
 # ----------------------------------------------------------------------------------------------------------------
-# The names of the table rows that sentences look up; the notebooks name their rows with these, so that renaming
-# a row is one edit here.
-ROWS = SimpleNamespace(
-    mlp="this MLP", sklearn_mlp="scikit-learn MLP", forest="random forest", majority="majority class",
-    one_nn="1-nearest neighbour",
-    linear="linear regression", no_label="all zeros",
-    full="full 15-d", code="autoencoder 9-d", pca="PCA 9-d", small_pca="PCA 7-d",            # Spotify features
-    genre_mlp="MLP on full 15-d", genre_mlp_code="MLP on autoencoder 9-d", genre_knn="KNN on full 15-d",
-    genre_forest="random forest on full 15-d (scikit-learn defaults)")
-
-
 def show(markdown):
     """Display computed prose as markdown: the notebook shows it, and the report takes it as it is. Lines wrapped
     in the source are joined (a computed '8. ' at a line's start would otherwise begin a list); tables, lists and
@@ -3135,18 +3683,12 @@ def show(markdown):
     display(Markdown(re.sub(r"(?<!\n)\n(?!\n|\||- |\* |#|>)", " ", markdown)))
 
 
-def show_table(records, columns=None, digits=3, headers=None, top=None, full_table=None, order_by=None):
-    """Display a list of dicts (or a DataFrame) as a markdown table (see markdown_table): sorted by `order_by`
-    (ascending) if given, only the first `top` rows if given, with a line naming the appendix section `full_table`
-    that shows them all."""
+def show_table(records, columns=None, digits=3, headers=None, caption=None):
+    """Display a list of dicts (or a DataFrame) as a markdown table (markdown_table), with an italic caption line
+    under it when given."""
     if isinstance(records, pd.DataFrame):
         records = records.to_dict("records")
-    if order_by:
-        records = sorted(records, key=lambda record: record[order_by])
-    shown = records[:top] if top else records
-    note = (f"\n\n*The first {len(shown)} of {len(records)} rows; all of them in appendix {full_table}.*"
-            if full_table and len(shown) < len(records) else "")
-    show(markdown_table(shown, columns, digits, headers) + note)
+    show(markdown_table(records, columns, digits, headers) + (f"\n\n*{caption}*" if caption else ""))
 
 
 def show_figure(name, caption):
@@ -3158,77 +3700,74 @@ def show_figure(name, caption):
 
 
 def number(value, digits=3):
-    """A result as text: integers as they are, other numbers with `digits` decimals."""
-    if isinstance(value, bool) or value is None:
+    """A number as the report prints it: whole numbers as integers with a thin space every three digits (1 143),
+    others with `digits` decimals, tiny ones in scientific notation with two significant digits (1.1e-06); NaN
+    is '—'."""
+    if isinstance(value, (bool, np.bool_)) or value is None:
         return str(value)
-    if isinstance(value, float) and value != value:     # NaN: no value for this row (e.g. KNN has no training)
+    if isinstance(value, numbers.Real) and value != value:
         return "—"
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) >= 2):
-        return f"{int(value):,}".replace(",", " ")
-    if isinstance(value, float):
-        return f"{value:.{digits}f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.1e}"
+    if isinstance(value, numbers.Integral) or (isinstance(value, numbers.Real) and float(value).is_integer()
+                                               and abs(value) >= 10 ** digits):
+        return f"{int(value):,}".replace(",", "\u2009")
+    if isinstance(value, numbers.Real):
+        text = f"{value:.{digits}f}" if abs(value) >= 10 ** -digits or value == 0 else f"{value:.1e}"
+        return text.replace("-", "−") if not text.startswith("-0.0") or float(text) else text.lstrip("-")
     return str(value)
 
 
 def plus_minus(summary, digits=3):
-    """'mean ± std' from a {'mean': …, 'std': …} mapping; the std with fixed decimals (a std of 6e-17 is 0.000)."""
-    return f"{number(summary['mean'], digits)} ± {summary['std']:.{digits}f}"
+    """'mean ± std' from a {'mean': …, 'std': …} mapping (the std over folds or seeds, as the text says)."""
+    return f"{number(summary['mean'], digits)} ± {number(float(summary['std']), digits)}"
 
 
 def markdown_table(records, columns=None, digits=3, headers=None):
     """A markdown table of a list of dicts; `columns` picks and orders keys, `headers` renames them. A column whose
-    numbers are all whole is printed as integers (counts, supports); any other numeric column with `digits`
-    decimals throughout (seconds with one)."""
+    numbers are all whole is printed as integers (counts, supports); any other number with `digits` decimals
+    (seconds with one); lists and configurations as text."""
     columns = columns or list(records[0])
-    headers = headers or columns
+    headers = headers or [str(column).replace("_", " ") for column in columns]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(columns)]
     whole = {column: all(float(record[column]).is_integer() for record in records
-                         if isinstance(record.get(column), (int, float)) and not isinstance(record.get(column), bool)
-                         and record[column] == record[column])
+                         if isinstance(record.get(column), numbers.Real)
+                         and not isinstance(record.get(column), (bool, np.bool_)) and record[column] == record[column])
              for column in columns}
     for record in records:
         cells = []
         for column in columns:
             value = record.get(column)
-            if isinstance(value, (list, dict)):
-                cells.append(json.dumps(value))
-            elif isinstance(value, float) and value == value and not whole[column]:
-                places = 1 if "seconds" in str(column) else digits
-                cells.append(f"{value:.{places}f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.1e}")
-            elif isinstance(value, float) and value == value:
-                cells.append(number(int(value)))
+            if isinstance(value, (list, tuple)):
+                cells.append("[" + ", ".join(map(str, value)) + "]")
+            elif isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and value == value:
+                cells.append(number(int(value)) if whole[column] else
+                             number(float(value), 1 if "seconds" in str(column) else digits))
             else:
-                cells.append(number(value, digits))
+                cells.append(number(value, digits) if value is not None else "")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-OPTIMIZER_NAMES = {"sgd": "plain SGD (one row per step)", "mini_batch_gd": "mini-batch GD", "batch_gd": "full-batch GD",
-                   "momentum": "momentum", "adam": "Adam"}
+OPTIMIZER_NAMES = {"sgd": "plain SGD (one row per step)", "mini_batch_gd": "mini-batch gradient descent",
+                   "batch_gd": "full-batch gradient descent", "momentum": "momentum", "adam": "Adam"}
 
 
 def config_text(config):
-    """A training configuration as a phrase: 'hidden layers [20, 20], tanh, mini-batch GD, batch 32, ...'."""
-    parts = [f"hidden layers {list(config['hidden_layers'])}" if "hidden_layers" in config else None,
+    """A training configuration as a phrase: 'hidden layers [20, 20], tanh, mini-batch gradient descent, batch 32,
+    learning rate 0.01, up to 1 000 epochs, patience 20'."""
+    parts = [f"hidden layers [{', '.join(map(str, config['hidden_layers']))}]" if "hidden_layers" in config else None,
              config.get("activation"), OPTIMIZER_NAMES.get(config.get("optimizer"), config.get("optimizer")),
              f"batch {config['batch_size']}" if config.get("optimizer") in ("mini_batch_gd", "momentum", "adam")
              else None,
              f"learning rate {config['learning_rate']}" if "learning_rate" in config else None,
-             f"up to {config['epochs']} epochs" if "epochs" in config else None,
-             f"early stopping after {config['patience']} epochs without improvement" if config.get("patience")
-             else None]
+             f"up to {number(config['epochs'])} epochs" if "epochs" in config else None,
+             f"patience {config['patience']}" if config.get("patience") else None]
     return ", ".join(str(part) for part in parts if part is not None)
 
 
 def grid_text(grid):
-    """A sweep grid as '4 hidden layer choices ([64], [32, 32], …) × …' → one phrase per parameter."""
-    return "; ".join(f"{name.replace('_', ' ')} {', '.join(json.dumps(value) for value in values)}"
+    """A sweep grid as one phrase per parameter: 'hidden layers [64], [32, 32]; learning rate 0.001, 0.01; …'."""
+    return "; ".join(f"{name.replace('_', ' ')} {', '.join(value_label(value) for value in values)}"
                      for name, values in grid.items())
-
-
-def status_text(status):
-    """{'finished': 380, 'diverged': 4} → '380 finished, 4 diverged'."""
-    return ", ".join(f"{count} {state}" for state, count in status.items())
 
 
 def find(records, **conditions):
@@ -3236,62 +3775,39 @@ def find(records, **conditions):
     for record in records:
         if all(record.get(key) == value for key, value in conditions.items()):
             return record
-    raise KeyError(f"no row with {conditions} among {len(records)} rows (is the row's name in ROWS the one the "
-                   "notebook wrote?)")
+    raise KeyError(f"no row with {conditions} among {len(records)} rows: is the row named as the notebook wrote it?")
 
 
-# --- words computed from the numbers: every comparison in the report's prose comes from one of these -------------
-# The original report's figures and claims, cited beside ours.
-ORIGINAL = json.loads((PROJECT_DIR / "notebooks" / "original_figures.json").read_text(encoding="utf-8"))
-
-
-def ratio_words(ours, theirs, noun="as many"):
-    """How `ours` compares with `theirs` as a multiple: 'about half as many as', 'about 3 times as many as',
-    'about as many as'. `noun` is the comparison ('as many', 'as long', 'as fast')."""
-    if theirs == 0 or ours == 0:
-        return f"{'as many' if ours == theirs else 'not comparable'} as" if noun == "as many" else f"{noun} as"
-    ratio = ours / theirs
-    named = [(1 / 4, "a quarter"), (1 / 3, "a third"), (1 / 2, "half"), (2 / 3, "two thirds"), (1.0, ""),
-             (1.5, "one and a half times"), (2.0, "twice"), (3.0, "three times"), (4.0, "four times")]
-    for value, words in named:
-        if abs(ratio / value - 1) <= 0.12:
-            return f"about {words + ' ' if words else ''}{noun} as"
-    if ratio > 1:
-        return f"about {ratio:.0f} times {noun} as" if ratio >= 4.5 else f"{ratio:.1f} times {noun} as"
-    return f"about 1/{1 / ratio:.0f} {noun} as" if ratio <= 0.22 else f"{ratio:.2f} times {noun} as"
-
-
-def above_below(ours, theirs, tolerance=0.0):
-    """'above', 'below' or 'level with' (within `tolerance`)."""
-    if abs(ours - theirs) <= tolerance:
-        return "level with"
-    return "above" if ours > theirs else "below"
-
-
-def higher_lower(ours, theirs, tolerance=0.0):
-    """'higher than', 'lower than' or 'the same as' (within `tolerance`), for one measurement against another."""
-    if abs(ours - theirs) <= tolerance:
-        return "the same as"
-    return "higher than" if ours > theirs else "lower than"
-
-
-def points(difference):
-    """An accuracy difference in percentage points, e.g. '4.1 points'."""
-    return f"{abs(100 * difference):.1f} points"
-
-
-def listing(items):
+def listing(items, conjunction="and"):
     """'a, b and c' ('none' for no items)."""
     items = [str(item) for item in items]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else "none"
+    if not items:
+        return "none"
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
-# --- the noise rule: a comparison word only when the 95 % interval of the paired difference excludes zero --------
-WITHIN_NOISE = "indistinguishable at this sample size from"
+def signed(value, scale=1.0, digits=3):
+    """'+0.038', '−5.0': a difference with its sign; one that rounds to zero at `digits` decimals gets up to two
+    more, so that its sign is never hidden ('−0.03'), and only an exact zero is '0'."""
+    value = float(value) * scale
+    if value == 0:
+        return "0"
+    for places in range(digits, digits + 3):
+        if round(abs(value), places) > 0:
+            break
+    return f"{value:+.{places}f}".replace("-", "−")
 
 
-def verdict(comparison, above="above", below="below", within=WITHIN_NOISE):
-    """`above` when the 95 % interval of a − b lies above zero, `below` when it lies below zero, else `within`."""
+def interval(comparison, points=False, digits=3):
+    """'+1.9 points [−4.5, +8.3]': a difference and its 95 % interval (accuracies in percentage points)."""
+    scale, digits, unit = (100, 1, " points") if points else (1, digits, "")
+    return (f"{signed(comparison['difference'], scale, digits)}{unit} [{signed(comparison['low'], scale, digits)}, "
+            f"{signed(comparison['high'], scale, digits)}]")
+
+
+def verdict(comparison, above="above", below="below", within="within noise of"):
+    """The noise rule: `above` when the 95 % interval of the difference lies above zero, `below` when it lies below
+    zero, `within` when it holds zero."""
     if comparison["low"] > 0:
         return above
     if comparison["high"] < 0:
@@ -3299,674 +3815,33 @@ def verdict(comparison, above="above", below="below", within=WITHIN_NOISE):
     return within
 
 
-def support_word(comparison):
-    """For a comparison oriented so that a positive difference is what a claim says: 'supports' (interval above
-    zero), 'contradicts' (below zero) or 'neither supports nor contradicts' (the interval includes zero)."""
-    return verdict(comparison, "supports", "contradicts", "neither supports nor contradicts")
-
-
-def signed(value, scale=1.0, digits=3):
-    """'+0.038', '−5.0': a difference with its sign (a value that rounds to zero is '±0.0', never '−0.0')."""
-    text = f"{value * scale:+.{digits}f}"
-    if float(text) == 0:
-        return "±" + text[1:]
-    return text.replace("-", "−")
-
-
-def interval_text(comparison, as_points=False, digits=3):
-    """'+5.0 points, 95 % interval +1.2 to +8.8; 115 test rows, 5 seeds' (accuracies as percentage points) or
-    '+0.038, 95 % interval −0.010 to +0.086; 5 folds, corrected'."""
-    scale, digits, unit = (100, 1, " points") if as_points else (1, digits, "")
-    if np.isnan(comparison["difference"]):
-        return f"no comparison: {comparison['over']}"
-    return (f"{signed(comparison['difference'], scale, digits)}{unit}, 95 % interval "
-            f"{signed(comparison['low'], scale, digits)} to {signed(comparison['high'], scale, digits)}; "
-            f"{comparison['over']}")
-
-
-def paired_sentence(name_a, name_b, mean_a, mean_b, comparison, metric="accuracy"):
-    """'the random forest's mean test accuracy (0.677) is above the MLP's (0.626): +5.0 points, 95 % interval …'
-    — `comparison` is a minus b on the same rows."""
-    return (f"{name_a}'s mean test {metric} ({number(mean_a)}) is {verdict(comparison)} {name_b}'s "
-            f"({number(mean_b)}): {interval_text(comparison, as_points=metric == 'accuracy')}")
-
-
-def forest_sentence(summary, paired, metric="accuracy"):
-    """The random forest against the MLP over seeds, paired on the test rows (`paired[forest]` is MLP − forest)."""
-    mlp, forest = find(summary, model=ROWS.mlp)["mean"], find(summary, model=ROWS.forest)["mean"]
-    return paired_sentence("the random forest", "the MLP", forest, mlp, flipped(paired[ROWS.forest]), metric)
-
-
-def flipped(comparison):
-    """b − a from a − b."""
-    return {**comparison, "difference": -comparison["difference"], "low": -comparison["high"],
-            "high": -comparison["low"]}
-
-
-def wine_conclusion(summary, paired):
-    """The selected MLP against each baseline over seeds, with the noise rule."""
-    mean = {row["model"]: row["mean"] for row in summary}
-    parts = [f"{verdict(paired[name])} {label} ({interval_text(paired[name], as_points=True)})"
-             for name, label in ((ROWS.sklearn_mlp, "scikit-learn's MLP trained the same way"),
-                                 (ROWS.majority, "the majority class"))]
-    return (f"the MLP's mean test accuracy ({number(mean[ROWS.mlp])}) is {parts[0]} and {parts[1]}; "
-            f"{forest_sentence(summary, paired)}")
-
-
-def linear_sentence(r2_summary, paired):
-    """Linear regression against the MLP on housing (paired R²), and the MLP's spread over seeds."""
-    mlp, linear = find(r2_summary, model=ROWS.mlp), find(r2_summary, model=ROWS.linear)
-    comparison = flipped(paired[ROWS.linear])
-    consequence = {"below": "so the non-linear MLP earns its keep on this data",
-                   "above": "so the non-linearity adds nothing on this data",
-                   WITHIN_NOISE: "so this test part cannot tell whether the non-linearity helps"}[verdict(comparison)]
-    return (f"{paired_sentence('linear regression', 'the MLP', linear['mean'], mlp['mean'], comparison, 'R²')}, "
-            f"{consequence}. The MLP's R² varies over seeds with a standard deviation of {mlp['std']:.3f}")
-
-
-def cv_choice_sentence(rows, metric):
-    """How many candidates the folds cannot separate from the best, and which one the stated rule selected."""
-    best = max(rows, key=lambda row: row[f"cv_{metric}_mean"])
-    chosen = next(row for row in rows if row["selected"])
-    within = sum(row["within_noise"] for row in rows)
-    if within == 1:
-        choice = (f"the best mean fold {metric} ({number(best[f'cv_{metric}_mean'])}) is ahead of every other "
-                  "beyond noise")
-    else:
-        choice = (f"{within} of the {len(rows)} candidates are within noise of the best mean fold {metric} "
-                  f"({number(best[f'cv_{metric}_mean'])}; the corrected interval of their paired fold differences "
-                  "includes zero), so the folds cannot rank them")
-    selected = ("the best mean itself" if chosen is best else
-                f"the configuration ranked {chosen['cv_rank']} by cross-validation (mean fold {metric} "
-                f"{number(chosen[f'cv_{metric}_mean'])})")
-    return (f"{choice}; the rule stated in advance (the fewest hidden units among those within noise) selects "
-            f"{selected}, ranked {chosen['validation_rank']} of {len(rows)} on the validation split")
-
-
-def effects_sentence(comparisons, metric):
-    """Per hyperparameter, the value with the best mean against the runner-up, paired over trainings that differ
-    only in that hyperparameter."""
-    parts = []
-    for parameter, comparison in comparisons.items():
-        parts.append(f"{parameter.replace('_', ' ')} {value_text(comparison['best'])} is "
-                     f"{verdict(comparison, 'ahead of', 'behind', WITHIN_NOISE)} {value_text(comparison['runner_up'])} "
-                     f"({interval_text(comparison, as_points=metric == 'accuracy')})")
-    return "; ".join(parts)
-
-
-def ensemble_sentence(levers):
-    """Is the seed ensemble ahead of one seed in cross-validation beyond noise, and so on the test part?"""
-    comparison = levers["comparison"]
-    rule = ("it is ahead beyond noise, so it gets its own row on the test part" if levers["use_ensemble"] else
-            "that is within noise, so the single model alone goes to the test part")
-    return (f"in mean fold accuracy, the ensemble minus one seed is {interval_text(comparison, as_points=True)}: "
-            f"{rule}")
-
-
-def earlier_sentence(curves, parameter, larger_is_sooner):
-    """Does the epoch of the minimum validation loss move as expected when `parameter` grows? `curves` maps
-    'parameter=value' to a summary with 'epoch_of_min_val_loss' (mean over seeds), 'seeds' and 'at_last_epoch'
-    (seeds whose minimum is the last epoch: not yet over-fitting)."""
-    ordered = sorted(curves.items(), key=lambda item: float(item[0].split("=", 1)[1]))
-    values = [label.split("=", 1)[1] for label, _ in ordered]
-    epochs = [summary["epoch_of_min_val_loss"] for _, summary in ordered]
-    steps = list(zip(epochs, epochs[1:]))
-    holds = all(later <= sooner for sooner, later in steps) if larger_is_sooner else \
-        all(later >= sooner for sooner, later in steps)
-    expected = "sooner" if larger_is_sooner else "later"
-    unfinished = [value for value, (_, summary) in zip(values, ordered)
-                  if summary["at_last_epoch"] == summary["seeds"]]
-    note = (f"; {listing(unfinished)} reach {'it' if len(unfinished) == 1 else 'theirs'} at the last epoch in every "
-            "seed, so they had not begun to over-fit" if unfinished else "")
-    return (f"by {parameter.replace('_', ' ')} ({listing(values)}) the minimum validation loss came, on average over "
-            f"{ordered[0][1]['seeds']} seeds, at epochs {listing(number(epoch, 0) for epoch in epochs)}; expected "
-            f"{expected} for a larger value, which {'holds' if holds else 'does not hold'} across these values{note}")
-
-
-def housing_claims(checks):
-    """The original's section 3.3 claims about the housing sweep, each checked by paired comparisons over trainings
-    that differ only in the hyperparameter concerned; a claim holds only if every comparison it implies does."""
-    sentences = []
-    for check in checks:
-        words = [support_word(comparison) for comparison in check["comparisons"]]
-        overall = ("contradicts" if "contradicts" in words else "supports" if set(words) == {"supports"}
-                   else "neither supports nor contradicts")
-        detail = "; ".join(f"{comparison['label']} {interval_text(comparison)}" for comparison in check["comparisons"])
-        sentences.append(f"{check['claim']}: {detail} — {overall} it")
-    return sentences
-
-
-def decay_sentence(decay):
-    """BCE against MSE: epochs until the validation loss has fallen most of the way to its minimum, over seeds."""
-    bce, mse = (np.mean(decay[loss]["epochs"]) for loss in ("binary_cross_entropy", "mse"))
-    return (f"the validation loss fell {number(100 * decay['fraction'], 0)} % of the way from its first value to its "
-            f"minimum in {number(bce, 1)} epochs with BCE and {number(mse, 1)} with MSE on average over "
-            f"{len(decay['mse']['epochs'])} seeds (MSE minus BCE, in epochs: "
-            f"{interval_text(decay['comparison'], digits=1)})")
-
-
-def convergence_claim(decay):
-    """The original (3.6) says MSE converges faster: a claim about how fast the loss decays, checked over seeds."""
-    faster_mse = flipped(decay["comparison"])            # BCE − MSE epochs: positive when MSE is faster
-    return (f"The original report (section {ORIGINAL['mse_vs_bce_claim']['section']}) says MSE converges faster; "
-            f"measured on how fast each validation loss decays, the evidence of our runs {support_word(faster_mse)} "
-            "that claim")
-
-
-# --- sentences: each states one comparison, its words computed from the numbers ----------------------------------
-
-
-
-
-def value_text(value):
-    """A hyperparameter value as text: names plain, lists and numbers as they are."""
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-
-
-def effect_table(effects):
-    return markdown_table(effects, ["parameter", "value", "trainings", "mean", "best"])
-
-
-
-
-
-
-
-
-def curve_sentence(curve):
-    """Autoencoder against PCA over the latent-size curve."""
-    below = [row["latent size"] for row in curve if row["autoencoder"] <= row["PCA"]]
-    if not below:
-        sizes = listing(row["latent size"] for row in curve)
-        return f"the autoencoder's test R² is above PCA's at every latent size of the curve ({sizes})"
-    above = [row["latent size"] for row in curve if row["latent size"] not in below]
-    return (f"the autoencoder's test R² is above PCA's at latent sizes {listing(above)} and not above it at "
-            f"{listing(below)}")
-
-
-def speed_sentence(mlp_rows, mlp=ROWS.genre_mlp, knn=ROWS.genre_knn):
-    """Inference time of the MLP against KNN on the same test tracks."""
-    ours, theirs = find(mlp_rows, model=mlp)["inference seconds"], find(mlp_rows, model=knn)["inference seconds"]
-    return (f"the MLP predicts all test tracks in {number(ours, 2)} s, {ratio_words(ours, theirs, 'as long')} KNN "
-            f"({number(theirs, 1)} s)")
-
-
-def zeros_sentence(comparison, paired):
-    """Hamming accuracy of the MLP against predicting no label at all, paired per customer."""
-    mlp, zeros = find(comparison, model=ROWS.mlp), find(comparison, model=ROWS.no_label)
-    ours, none = mlp["hamming_accuracy"], zeros["hamming_accuracy"]
-    return (f"the MLP's Hamming accuracy ({number(ours)}) is {verdict(paired)} that of predicting no label at "
-            f"all ({number(none)}; {interval_text(paired, as_points=True)})")
-
-
-def gradient_sentence(rows):
-    """'the largest relative difference is 2.6e-09, so backpropagation is right' (a wrong derivative gives ≥ 1e-2)."""
-    largest = max(row["relative_diff"] for row in rows)
-    verdict = "backpropagation is right" if largest < 1e-6 else "backpropagation needs checking"
-    return f"the largest relative difference is {number(largest)}, so {verdict}"
-
-
-def zero_recall_classes(rows):
-    missed = [row["quality"] for row in rows if row["recall"] == 0]
-    return listing(missed) if missed else "no quality"
-
-
-def original_table(r1, r2, r3, r4):
-    """The original's figures beside ours, one row per figure, each pair the same quantity where one exists."""
-    o = ORIGINAL
-    test_run = find(r2["test_run"]["scores"], split="test")
-    housing = find(r2["test"]["comparison"], model=ROWS.mlp)
-    ae = find(r4["reduction"]["table"], method=ROWS.code)
-    knn = {row["features"]: row for row in r4["knn"]}
-    multilabel = find(r1["multilabel"]["comparison"], model=ROWS.mlp)
-    best_epoch = r1["sweep"]["max_best_val_accuracy"]
-    implied_variance = o["autoencoder"]["test_mse"] / (1 - o["autoencoder"]["test_r2"])
-    rows = [
-        ("2.2", "wine test run ([20, 20] tanh), test accuracy", number(o["wine_test_run"]["test_accuracy"]),
-         number(r1["test_run"]["test_accuracy"]), "same configuration, different split and initialisation"),
-        ("2.2", "wine test run, training accuracy / epoch at which early stopping ended the run",
-         f"{number(o['wine_test_run']['train_accuracy'])} / {o['wine_test_run']['early_stop_epoch']}",
-         f"{number(r1['test_run']['train_accuracy'])} / {r1['test_run']['epochs_run']}",
-         "same configuration and patience, different split and initialisation"),
-        ("2.2", "gradient check, relative difference",
-         f"{number(o['gradient_check']['relative_diff_low'])} to {number(o['gradient_check']['relative_diff_high'])}",
-         f"up to {number(max(row['relative_diff'] for row in r1['gradient_check']))}",
-         "a wrong derivative would show about 1e-2; the size depends on ε and the rows used"),
-        ("2.3", "best validation accuracy in the sweep (the original's best_val_acc)",
-         f"{number(o['wine_sweep_best']['val_accuracy'])} ({config_text(o['wine_sweep_best'])})",
-         f"{number(r1['sweep']['top20'][0]['val_accuracy'])} ({config_text(r1['sweep']['best_by_validation'])})",
-         "the same quantity: in every row of the original's table best_val_acc equals its final validation "
-         f"accuracy, the kept weights' (ours picked at the best epoch would be {number(best_epoch['value'])})"),
-        ("3.3", "best validation R² in the housing sweep",
-         f"{number(o['housing_sweep_best']['val_r2'])} ({config_text(o['housing_sweep_best'])})",
-         f"{number(r2['sweep']['top20'][0]['val_r2'])} ({config_text(r2['sweep']['best_by_validation'])})",
-         "different validation parts of about fifty tracts"),
-        ("2.4", "selected wine model, test accuracy", number(o["wine_selected"]["test_accuracy"]),
-         f"{number(r1['test']['scores']['accuracy'])} (seed 0; mean over seeds "
-         f"{number(find(r1['over_seeds']['summary'], model=ROWS.mlp)['mean'])})",
-         "different selected configuration"),
-        ("2.6", "multi-label \"accuracy\" (single labels right)", number(o["multilabel"]["test_accuracy"]),
-         f"{number(multilabel['hamming_accuracy'])} (predicting no label: "
-         f"{number(find(r1['multilabel']['comparison'], model=ROWS.no_label)['hamming_accuracy'])})",
-         "the same measure, which flatters every model; exact match and F1 are in section 2.6"),
-        ("3.2", "regression gradient check, relative difference",
-         number(o["housing_gradient_check"]["relative_diff"]),
-         f"up to {number(max(row['relative_diff'] for row in r2['gradient_check']))}",
-         "by the rule of section 2.2 (about 1e-2 means a wrong derivative) the original's figure signals a bug in "
-         "its regression gradients"),
-        ("3.2", "housing test run, test MSE / MAE / R² (standardised MEDV)",
-         " / ".join(number(o["housing_test_run"][key]) for key in ("test_mse", "test_mae", "test_r2")),
-         " / ".join(number(test_run[key]) for key in ("mse (std units)", "mae (std units)", "r2")),
-         "MSE and MAE in units of the target's standard deviation in both"),
-        ("3.4", "the original's selected housing model ([32, 32] sigmoid SGD, our test run's configuration), "
-                "test MSE / MAE / R²",
-         " / ".join(number(o["housing_selected"][key]) for key in ("test_mse", "test_mae", "test_r2")),
-         " / ".join(number(test_run[key]) for key in ("mse (std units)", "mae (std units)", "r2")),
-         "same configuration (our section 3.2 run), different split; about fifty test tracts each"),
-        ("3.4", "our selected housing model, test MSE / MAE / R² (standardised MEDV)", "—",
-         " / ".join(number(housing[key]) for key in ("mse (std units)", "mae (std units)", "r2")),
-         "selected by our sweep and cross-validation"),
-        ("4.2", "autoencoder, train / test R²",
-         f"{number(o['autoencoder']['train_r2'])} / {number(o['autoencoder']['test_r2'])}",
-         f"{number(ae['train R²'])} / {number(ae['test R²'])}", "same architecture; our code layer is linear"),
-        ("4.2", "autoencoder, train / test MSE per feature",
-         f"{number(o['autoencoder']['train_mse'])} / {number(o['autoencoder']['test_mse'])}",
-         f"{number(ae['train MSE'])} / {number(ae['test MSE'])}",
-         f"not comparable: the original's MSE and R² imply a feature variance of {number(implied_variance, 2)}, "
-         "ours are standardised (variance one)"),
-        ("4.3", "KNN accuracy (seconds): full / autoencoder / PCA 7-d",
-         f"{number(o['knn']['full_accuracy'])} ({number(o['knn']['full_seconds'], 1)}) / "
-         f"{number(o['knn']['autoencoder_accuracy'])} ({number(o['knn']['autoencoder_seconds'], 1)}) / "
-         f"{number(o['knn']['pca7_accuracy'])} ({number(o['knn']['pca7_seconds'], 1)})",
-         " / ".join(f"{number(knn[name]['accuracy'])} ({number(knn[name]['inference seconds'], 1)})"
-                    for name in (ROWS.full, ROWS.code, ROWS.small_pca)),
-         "same k and metric; the seconds come from other machines and implementations, not comparable"),
-        ("4.4", "Spotify MLP, test accuracy", number(o["spotify_mlp"]["accuracy"]),
-         number(find(r4["mlp"], model=ROWS.genre_mlp)["accuracy"]), "different architecture and training budget"),
-    ]
-    return markdown_table([dict(zip(["section", "figure", "original", "this project", "why they differ"], row))
-                           for row in rows])
-
-
-def original_inconsistencies():
-    """What the original's own figures say about themselves (from original_figures.json)."""
-    o = ORIGINAL
-    validation_wines = round(1 / (o["wine_sweep_best"]["val_accuracy"] - o["wine_sweep_runner_up"]["val_accuracy"]))
-    return "\n".join([
-        f"- Section 2.4's selected model scores a test accuracy of {number(o['wine_selected']['test_accuracy'], 4)}, "
-        f"the same to the printed digits as section 2.2's test run ({number(o['wine_test_run']['test_accuracy'], 4)}), "
-        f"although its training accuracy differs ({number(o['wine_selected']['train_accuracy'])} against "
-        f"{number(o['wine_test_run']['train_accuracy'])}) and its configuration is another; possible on "
-        f"{o['wine_selected']['test_rows']} test wines, but worth checking.",
-        f"- The sweep's validation accuracies are multiples of one in {validation_wines} (e.g. "
-        f"{number(o['wine_sweep_best']['val_accuracy'], 5)} and "
-        f"{number(o['wine_sweep_runner_up']['val_accuracy'], 5)}), while its test part has "
-        f"{o['wine_selected']['test_rows']} wines: the sweep validated on a part "
-        f"{ratio_words(validation_wines, o['wine_selected']['test_rows'], 'as large')} the test part, not on the split "
-        "the report describes.",
-        f"- Section 4.4 calls the MLP's accuracy similar to KNN's; by the original's own figures it is "
-        f"{points(o['knn']['full_accuracy'] - o['spotify_mlp']['accuracy'])} "
-        f"{above_below(o['spotify_mlp']['accuracy'], o['knn']['full_accuracy'])} it."])
-
-
-def original_claims(r1, r2, r3, r4):
-    """The original's claims, each with our verdict and the section holding the evidence (not repeated here)."""
-    weights = LEVER_VERDICTS[find(r1["tabular_levers"]["table"], lever="balanced class weights")["verdict"]].format(
-        "the selected configuration")
-    claims = [f"{check['claim']}: {housing_claims([check])[0].rsplit(' — ', 1)[1]}" for check in r2["sweep"]["claims"]]
-    mlp_minus_knn = r4["paired"][ROWS.genre_knn]
-    return "\n".join([
-        f"- Section 3.6, MSE converges faster than BCE: the evidence of our loss curves over seeds "
-        f"{support_word(flipped(r3['decay']['comparison']))} it (section 3.5).",
-        f"- Section 3.3, the housing sweep: {'; '.join(claims)} (section 3.3, paired over matched trainings).",
-        f"- Section 2.6, multi-label accuracy of {number(ORIGINAL['multilabel']['test_accuracy'])}: the fraction of "
-        f"single labels right; on our split predicting no label at all scores "
-        f"{number(find(r1['multilabel']['comparison'], model=ROWS.no_label)['hamming_accuracy'])} by it, so the "
-        "measure says little (section 2.6).",
-        f"- Section 2.7, the rare qualities are classified poorly: ours recognise "
-        f"{zero_recall_classes(r1['per_class_analysis'])} never, as the original says; its reason (too few "
-        f"examples) is not tested by the original, and balanced class weights, scored on accuracy, are {weights} "
-        "in cross-validation (section 2.8), which does not measure the rare classes' recall.",
-        f"- Section 4.4, the MLP's accuracy is similar to KNN's: ours is {verdict(mlp_minus_knn)} KNN's "
-        f"({interval_text(mlp_minus_knn, as_points=True)}; section 4.4).",
-        f"- Section 4.4, the MLP predicts fast once trained: {speed_sentence(r4['mlp'])} (section 4.4).",
-        "- Not compared: the original's validation figures of sections 2.6 and 3.4 and its KNN timing claims "
-        "(its own split and machine), and its analysis of section 3.6 on where MSE is high, which describes "
-        "curves the original does not show."])
-
-
-def split_text(shapes):
-    """Split proportions in percent, e.g. '80/10/10 (914/114/115 rows)'."""
-    sizes = [shapes[part][0] for part in ("train", "val", "test")]
-    return "/".join(f"{100 * size / sum(sizes):.0f}" for size in sizes) + f" ({'/'.join(map(str, sizes))} rows)"
-
-
-def stopping_sentence(run):
-    """How the test run ended: early stopping, or the whole budget with the best epoch's weights kept."""
-    if run["epochs_run"] < run["config"]["epochs"]:
-        return (f"Early stopping ended training after {run['epochs_run']} epochs and restored the weights of epoch "
-                f"{run['best_epoch']}")
-    return (f"Training used its whole budget of {run['epochs_run']} epochs; the weights of epoch {run['best_epoch']}, "
-            "the best on validation, are kept")
-
-
-def generalisation_sentence(train, test):
-    """Training and test accuracy side by side (different rows, so no verdict)."""
-    return (f"Training accuracy {number(train)}, test accuracy {number(test)} (training minus test "
-            f"{signed(train - test, 100, 1)} points; on different rows, so not a paired comparison)")
-
-
-def lowest_loss_value(curves):
-    """The value whose curve reached the lowest validation loss ('activation=relu' → 'relu')."""
-    label = min(curves, key=lambda label: curves[label]["min_val_loss"])
-    return label.split("=", 1)[1]
-
-
-
-
-def precision_recall_sentence(comparison):
-    """'micro-averaged precision (0.854) is higher than recall (0.399)' for the multi-label MLP."""
-    mlp = find(comparison, model=ROWS.mlp)
-    precision, recall = mlp["precision_micro"], mlp["recall_micro"]
-    return (f"micro-averaged precision ({number(precision)}) is {higher_lower(precision, recall)} recall "
-            f"({number(recall)})")
-
-
-def cap_sentence(hardest, describe):
-    """How many of the hardest houses sit at the MEDV cap."""
-    cap = find(describe, column="MEDV")["max"]
-    at_cap = sum(row["MEDV"] >= cap for row in hardest)
-    return f"{at_cap} of the {len(hardest)} are at the MEDV cap of {number(cap, 1)}"
-
-
-def reduction_sentence(knn, paired, paired_r2):
-    """What each reduced representation costs KNN against the full features, and whether the autoencoder's code
-    and PCA rank the same way in KNN accuracy as in reconstruction R² (paired on the test tracks)."""
-    reduced = [row["features"] for row in knn if row["features"] != ROWS.full]
-    lower = [name for name in reduced if paired[name]["low"] > 0]
-    which = ("every reduction" if len(lower) == len(reduced)
-             else f"{listing(lower) if lower else 'none'} of the reductions")
-    cost = f"KNN is less accurate than on the full features beyond noise on {which}"
-    code_minus_pca = paired["code minus pca"]
-    order = ""
-    if verdict(code_minus_pca) != WITHIN_NOISE and verdict(paired_r2) != WITHIN_NOISE:
-        order = (", in the order of their reconstruction R²" if verdict(code_minus_pca) == verdict(paired_r2)
-                 else ", against the order of their reconstruction R²")
-    accuracy = {row["features"]: row["accuracy"] for row in knn}
-    return (f"{cost}; at the same size the autoencoder code's KNN accuracy ({number(accuracy[ROWS.code])}) is "
-            f"{verdict(code_minus_pca)} PCA's ({number(accuracy[ROWS.pca])}; "
-            f"{interval_text(code_minus_pca, as_points=True)}){order}")
-
-
-def ceiling_sentence(mlp_rows, ceiling):
-    """'the best method of this table (MLP on full 15-d, 0.322) is 64.1 points below the duplicate ceiling
-    (0.963)'."""
-    best = max(mlp_rows, key=lambda row: row["accuracy"])
-    return (f"the best method of this table ({best['model']}, {number(best['accuracy'])}) is "
-            f"{points(ceiling - best['accuracy'])} {above_below(best['accuracy'], ceiling)} the duplicate ceiling "
-            f"({number(ceiling)})")
-
-
-def same_run_sentence(config):
-    """Which curves of the one-change figures are the selected configuration itself."""
-    shared = f"activation={config['activation']} and learning_rate={config['learning_rate']}"
-    if config["optimizer"] == "mini_batch_gd":
-        return (f"The curves {shared} and batch_size={config['batch_size']} are one and the same training, the "
-                "selected configuration, drawn in each figure")
-    return (f"The curves {shared} are one and the same training, the selected configuration, drawn in both figures; "
-            f"the batch-size figure switches to mini-batch gradient descent, so none of its curves is that training")
-
-
-
-
-def _twin_parts(twins):
-    """(the twins' part, the whole) of the forest-minus-MLP difference over all test wines, each part a subset's
-    difference times its share of the rows."""
-    lead = twins["forest_lead"]
-    share = twins["test_with_twin"] / twins["test_rows"]
-    from_twins = share * lead["with a twin"]["difference"]
-    return from_twins, from_twins + (1 - share) * lead["without a twin"]["difference"]
-
-
-def twins_sentence(twins):
-    """What identical wines contribute to the forest's lead: 1-NN, forest and MLP with and without a test twin."""
-    accuracy = {row["model"]: row for row in twins["table"]}
-    lead = twins["forest_lead"]
-    from_twins, total = _twin_parts(twins)
-    return (f"Identical wines. {twins['rows_in_groups']} of the {twins['wines']} wines belong to {twins['groups']} "
-            f"groups of identical measurements, {'always' if twins['groups_share_quality'] else 'not always'} with "
-            f"the same quality, and {twins['test_with_twin']} of the {twins['test_rows']} test wines have such a twin "
-            "among the other rows. On those, 1-nearest neighbour — which looks the twin up — scores "
-            f"{number(accuracy[ROWS.one_nn]['with a twin'])}, the forest "
-            f"{number(accuracy[ROWS.forest]['with a twin'])} "
-            f"and the MLP {number(accuracy[ROWS.mlp]['with a twin'])}; without a twin they score "
-            f"{number(accuracy[ROWS.one_nn]['without a twin'])}, {number(accuracy[ROWS.forest]['without a twin'])} and "
-            f"{number(accuracy[ROWS.mlp]['without a twin'])}. On the wines with a twin the forest is "
-            f"{verdict(lead['with a twin'])} the MLP ({interval_text(lead['with a twin'], as_points=True)}); on those "
-            f"without it is {verdict(lead['without a twin'])} it "
-            f"({interval_text(lead['without a twin'], as_points=True)}). The forest minus the MLP over all test wines "
-            f"({signed(total, 100, 1)} points) is the twins' part ({signed(from_twins, 100, 1)}) plus the others'. "
-            "The twins also cross the split the selection used: a test wine's twin can sit in the training or "
-            "validation rows, which is why the scores without a twin are the fairer comparison.")
-
-
-def ensemble_row(r1):
-    """The headline's ensemble figure, when the ensemble was used."""
-    rows = [row for row in r1["over_seeds"]["summary"] if row["model"].startswith("this MLP, ensemble")]
-    return f"; ensemble of {r1['levers']['members']} seeds {plus_minus(rows[0])}" if rows else ""
-
-
-def knn_time_sentence(knn, full_dims=15, reduced=ROWS.pca, reduced_dims=9):
-    """Do KNN's inference times fall in proportion to the number of dimensions?"""
-    full = find(knn, features=ROWS.full)["inference seconds"]
-    small = find(knn, features=reduced)["inference seconds"]
-    time_share, dims_share = small / full, reduced_dims / full_dims
-    verdict = "less than" if time_share > dims_share else "at least as much as"
-    return (f"{reduced} takes {time_share:.0%} of the full features' inference time with {dims_share:.0%} of their "
-            f"dimensions: the time falls {verdict} the dimensions")
-
-
-# How a sentence names a model of a paired comparison (a table names it in full).
-READING_NAMES = {ROWS.mlp: "the selected MLP", ROWS.genre_mlp: "the selected MLP", ROWS.forest: "the random forest",
-                 ROWS.genre_forest: "the random forest", ROWS.sklearn_mlp: "scikit-learn's MLP",
-                 ROWS.linear: "linear regression"}
-LEVER_VERDICTS = {"ahead": "ahead of {} beyond noise", "behind": "behind {} beyond noise",
-                  "within noise": "within noise of {}", "identical": "identical to {} on every fold"}
-
-
-def _verdict_groups(groups, reference):
-    """'ahead of <reference> beyond noise: a and b; behind it beyond noise: c; …' from {verdict: names}, in
-    LEVER_VERDICTS' order, only the verdicts that have names (the reference is named once, where it first
-    appears)."""
-    parts = []
-    for word, phrase in LEVER_VERDICTS.items():
-        if groups.get(word):
-            parts.append(f"{phrase.format(reference)}: {listing(groups[word])}")
-            reference = "it"
-    return "; ".join(parts)
-
-
-def recipe_test_text(levers, metric="accuracy"):
-    """'its accuracy is 0.340, above the random forest (0.317; recipe minus the random forest +2.4 points, …)':
-    the recipe's one test run against the models it was compared with there."""
-    means = {row["model"]: row["mean"] for row in levers["test"]["summary"]}
-    against = [f"{verdict(comparison)} {READING_NAMES.get(name, name)} ({number(means[name])}; recipe minus "
-               f"{READING_NAMES.get(name, name)} {interval_text(comparison, as_points=metric == 'accuracy')})"
-               for name, comparison in levers["test"]["paired"].items()]
-    return f"its {metric} is {number(means[levers['recipe']])}, {listing(against)}"
-
-
-def recipe_sentence(levers, metric="accuracy"):
-    """The levers by verdict against the model they change (cross-validated; the table's first row), the recipe,
-    and how the recipe did on the test part if it went there."""
-    base = levers["table"][0]["lever"]          # lever_comparison's first row: the model the levers change
-    groups = {}
-    for row in levers["table"][1:]:
-        name = "their combination" if row["lever"].startswith("combination (") else row["lever"]
-        groups.setdefault(row["verdict"], []).append(name)
-    combined = [row["lever"] for row in levers["table"] if row["lever"].startswith("combination (")]
-    members = (f" (the combination: the levers with a positive mean difference, "
-               f"{combined[0].removeprefix('combination (').removesuffix(')')})" if combined else "")
-    recipe = levers["recipe"]
-    if recipe == base:
-        outcome = f"so the {base} stays"
-    else:
-        outcome = (f"so the recipe is {'the combination' if recipe.startswith('combination (') else recipe}, which "
-                   "goes to the test part once")
-    if "test" in levers:
-        outcome += f"; there {recipe_test_text(levers, metric)}"
-    described = _verdict_groups(groups, f"the {base}") + members
-    return f"{described[0].upper()}{described[1:]}. {outcome[0].upper()}{outcome[1:]}"
-
-
-def _headline_paired(label, comparison, metric_is_accuracy=True):
-    """'MLP − forest −5.0 points (95 % interval −8.8 to −1.2): below'."""
-    scale, digits, unit = (100, 1, " points") if metric_is_accuracy else (1, 3, "")
-    return (f"{label} {signed(comparison['difference'], scale, digits)}{unit} (95 % interval "
-            f"{signed(comparison['low'], scale, digits)} to {signed(comparison['high'], scale, digits)}): "
-            f"{verdict(comparison, 'above', 'below', 'within noise')}")
-
-
-def recipe_headline(results, forest, metric_is_accuracy=True):
-    """The headline's additions where a levers recipe reached the test rows: (its score, its paired comparison with
-    the random forest); empty strings elsewhere."""
-    levers = results.get("tabular_levers", {})
-    if "test" not in levers:
-        return "", ""
-    recipe = find(levers["test"]["summary"], model=levers["recipe"])
-    score = plus_minus(recipe) if "std" in recipe else number(recipe["mean"])
-    return (f"; with the levers recipe {score}",
-            "; " + _headline_paired("recipe − forest", levers["test"]["paired"][forest], metric_is_accuracy))
-
-
-def headline_table(wine, housing, diabetes, spotify):
-    """The report's (and README's) headline: one row per task — how it is measured (means over seeds on one fixed
-    test part, or a single split), ours, the baselines on the same rows, and the MLP against the random forest,
-    paired, with the noise rule."""
-    multilabel = wine["multilabel"]
-    labels = {row["model"]: row for row in multilabel["comparison"]}
-    logistic = diabetes["over_seeds"]["summary"]
-    knn, mlp_rows = {row["features"]: row for row in spotify["knn"]}, {row["model"]: row for row in spotify["mlp"]}
-    reduction = {row["method"]: row for row in spotify["reduction"]["table"]}
-    seeds = (f"{wine['over_seeds']['seeds']} seeds, {wine['over_seeds']['test_rows']} test wines")
-    rows = [
-        ("Wine quality: test accuracy", seeds, plus_minus(find(wine["over_seeds"]["summary"], model=ROWS.mlp))
-         + ensemble_row(wine) + recipe_headline(wine, ROWS.forest)[0],
-         f"scikit-learn MLP {plus_minus(find(wine['over_seeds']['summary'], model=ROWS.sklearn_mlp))}; random forest "
-         f"{plus_minus(find(wine['over_seeds']['summary'], model=ROWS.forest))}; majority class "
-         f"{number(find(wine['over_seeds']['summary'], model=ROWS.majority)['mean'])}",
-         _headline_paired("MLP − forest", wine["over_seeds"]["paired"][ROWS.forest])
-         + recipe_headline(wine, ROWS.forest)[1]),
-        (f"Advertisement, {multilabel['labels']} labels: exact match / micro-F1",
-         f"one split, {multilabel['test_rows']} test customers",
-         f"{number(labels[ROWS.mlp]['exact_match'])} / {number(labels[ROWS.mlp]['f1_micro'])}",
-         f"random forest {number(labels[ROWS.forest]['exact_match'])} / {number(labels[ROWS.forest]['f1_micro'])}; "
-         f"no label {number(labels[ROWS.no_label]['exact_match'])} / {number(labels[ROWS.no_label]['f1_micro'])}",
-         _headline_paired("MLP − forest, exact match", multilabel["paired_exact_match"][ROWS.forest])),
-        ("Housing: test R²",
-         f"{housing['over_seeds']['seeds']} seeds, {housing['over_seeds']['test_rows']} test tracts",
-         plus_minus(find(housing["over_seeds"]["r2"], model=ROWS.mlp))
-         + recipe_headline(housing, ROWS.forest, False)[0],
-         f"scikit-learn MLP {plus_minus(find(housing['over_seeds']['r2'], model=ROWS.sklearn_mlp))}; random forest "
-         f"{plus_minus(find(housing['over_seeds']['r2'], model=ROWS.forest))}; linear regression "
-         f"{plus_minus(find(housing['over_seeds']['r2'], model=ROWS.linear))}",
-         _headline_paired("MLP − forest", housing["over_seeds"]["paired"][ROWS.forest], False)
-         + recipe_headline(housing, ROWS.forest, False)[1]),
-        ("Diabetes: test accuracy of logistic regression",
-         f"{diabetes['over_seeds']['seeds']} seeds, {diabetes['over_seeds']['test_rows']} test patients",
-         f"BCE {plus_minus(logistic['MLP logistic, binary_cross_entropy']['accuracy'])}; MSE "
-         f"{plus_minus(logistic['MLP logistic, mse']['accuracy'])}" + recipe_headline(diabetes, ROWS.forest)[0],
-         f"scikit-learn LogisticRegression {plus_minus(logistic['scikit-learn LogisticRegression']['accuracy'])}; "
-         f"random forest {plus_minus(logistic[ROWS.forest]['accuracy'])}; majority class "
-         f"{number(1 - diabetes['outcome_rate'])}",
-         _headline_paired("BCE − forest", diabetes["over_seeds"]["paired"][ROWS.forest])
-         + recipe_headline(diabetes, ROWS.forest)[1]),
-        (f"Spotify: autoencoder test reconstruction R² (code of {spotify['reduction']['reduced_shape'][1]})",
-         f"one split, {spotify['shapes']['test'][0]} test tracks", number(reduction[ROWS.code]["test R²"]),
-         f"PCA {number(reduction[ROWS.pca]['test R²'])}", "—"),
-        (f"Spotify, {spotify['genres']} genres: test accuracy, KNN (k = {spotify['knn_config']['k']})",
-         f"one split, {spotify['shapes']['test'][0]} test tracks",
-         f"full features {number(knn[ROWS.full]['accuracy'])}; autoencoder code "
-         f"{number(knn[ROWS.code]['accuracy'])}",
-         f"scikit-learn KNN {number(spotify['knn_sklearn']['accuracy'])}; "
-         + "; ".join(f"{name} {number(row['accuracy'])}" for name, row in knn.items() if name.startswith("PCA"))
-         + f"; chance {number(spotify['chance'])}", "—"),
-        (f"Spotify, {spotify['genres']} genres: test accuracy, MLP", f"one split, {spotify['shapes']['test'][0]} "
-         "test tracks", number(mlp_rows[ROWS.genre_mlp]["accuracy"]) + recipe_headline(spotify, ROWS.genre_forest)[0],
-         f"random forest {number(mlp_rows[ROWS.genre_forest]['accuracy'])}; KNN "
-         f"{number(mlp_rows[ROWS.genre_knn]['accuracy'])}; chance {number(spotify['chance'])}; ceiling set by "
-         f"duplicate tracks {number(spotify['duplicates']['test_accuracy_ceiling'])}",
-         _headline_paired("MLP − forest", spotify["paired"][ROWS.genre_forest])
-         + recipe_headline(spotify, ROWS.genre_forest)[1])]
-    header = ("| task | measured on | this project | baselines on the same rows | the MLP against the random "
-              "forest, paired |\n|---|---|---|---|---|\n")
-    return header + "\n".join("| " + " | ".join(row) + " |" for row in rows)
-
-
-def lever_verdicts(wine, housing, diabetes, spotify):
-    """Every lever cross-validated against its data set's selected (or plain) model: {'lever (data set)': 'ahead',
-    'behind', 'within noise' or 'identical'}."""
-    return {f"{row['lever']} ({name})": row["verdict"]
-            for name, results in (("wine", wine), ("housing", housing), ("diabetes", diabetes), ("Spotify", spotify))
-            for row in results["tabular_levers"]["table"][1:]}
-
-
-def levers_conclusion(wine, housing, diabetes, spotify):
-    """The levers across the data sets: how many cross-validation put ahead, behind or within noise of the model
-    they change (or left identical), and how any recipe did on the test rows."""
-    verdicts = lever_verdicts(wine, housing, diabetes, spotify)
-    counts = {word: [name for name, said in verdicts.items() if said == word] for word in LEVER_VERDICTS}
-    tested = [f"{name}'s recipe went to the test rows, where {recipe_test_text(results['tabular_levers'], metric)}"
-              for name, results, metric in (("wine", wine, "accuracy"), ("housing", housing, "R²"),
-                                            ("diabetes", diabetes, "accuracy"), ("Spotify", spotify, "accuracy"))
-              if "test" in results["tabular_levers"]]
-    return (f"- Levers: of {len(verdicts)} levers and combinations cross-validated on the non-test rows, "
-            f"{len(counts['ahead'])} {'is' if len(counts['ahead']) == 1 else 'are'} ahead of the model they change "
-            f"beyond noise" + (f" ({listing(counts['ahead'])})" if counts["ahead"] else "")
-            + f", {len(counts['behind'])} behind it" + (f" ({listing(counts['behind'])})" if counts["behind"] else "")
-            + f", {len(counts['within noise'])} within noise and {len(counts['identical'])} identical to it on every "
-            "fold; " + ("; ".join(tested) + "." if tested else "so no recipe went to the test rows, and the selected "
-                        "models stand."))
-
-
-def conclusions(wine, housing, diabetes, spotify):
-    """The report's conclusions, one bullet per finding, each worded by the noise rule from the results."""
-    wine_forest = wine["over_seeds"]["paired"][ROWS.forest]
-    housing_forest = housing["over_seeds"]["paired"][ROWS.forest]
-    logistic = diabetes["over_seeds"]["paired"]["scikit-learn LogisticRegression"]
-    reduction = {row["method"]: row["test R²"] for row in spotify["reduction"]["table"]}
-    knn = {row["features"]: row["accuracy"] for row in spotify["knn"]}
-    gradient = max(row["relative_diff"] for source in (wine, housing) for row in source["gradient_check"])
-    return "\n".join([
-        f"- The engine where it can be checked: {gradient_sentence([{'relative_diff': gradient}])} (central "
-        "differences), and the KNN agrees with scikit-learn's on "
-        f"{number(100 * spotify['knn_sklearn']['agreement_with_ours'], 2)} % of the test tracks (the rest are ties).",
-        f"- Wine: the selected MLP is {verdict(wine_forest)} the random forest "
-        f"({interval_text(wine_forest, as_points=True)}). {twins_share_sentence(wine['twins'])}",
-        f"- Housing: the selected MLP's R² is {verdict(housing_forest)} the random forest's "
-        f"({interval_text(housing_forest)}).",
-        f"- Diabetes: logistic regression trained with BCE is {verdict(logistic)} scikit-learn's LogisticRegression "
-        f"({interval_text(logistic, as_points=True)}); on the original's claim that MSE converges faster, the "
-        f"evidence of our runs {support_word(flipped(diabetes['decay']['comparison']))} it.",
-        f"- Spotify: the autoencoder's test reconstruction R² is "
-        f"{verdict(spotify['reduction']['paired_r2'])} PCA's at the same size "
-        f"({number(reduction[ROWS.code])} against {number(reduction[ROWS.pca])}), and KNN on its code is "
-        f"{verdict(spotify['knn_paired']['code minus pca'])} KNN on PCA's ({number(knn[ROWS.code])} against "
-        f"{number(knn[ROWS.pca])}); the MLP is {verdict(spotify['paired'][ROWS.genre_forest])} the random forest "
-        f"({interval_text(spotify['paired'][ROWS.genre_forest], as_points=True)}) and "
-        f"{verdict(spotify['paired'][ROWS.genre_knn])} KNN, far from the ceiling of "
-        f"{number(spotify['duplicates']['test_accuracy_ceiling'])} that duplicate tracks allow.",
-        levers_conclusion(wine, housing, diabetes, spotify)])
-
-
-def twins_share_sentence(twins):
-    """The part of the forest's wine lead that comes from test wines with an identical twin."""
-    lead = twins["forest_lead"]
-    from_twins, total = _twin_parts(twins)
-    return (f"On the {twins['test_with_twin']} test wines with an identical twin among the other rows the forest "
-            f"is {verdict(lead['with a twin'])} the MLP ({interval_text(lead['with a twin'], as_points=True)}), on "
-            f"the others {verdict(lead['without a twin'])} it "
-            f"({interval_text(lead['without a twin'], as_points=True)}); over all test wines the twins' part of the "
-            f"forest-minus-MLP difference is {signed(from_twins, 100, 1)} of {signed(total, 100, 1)} points.")
+def comparison_rows(comparisons, points=False, digits=3):
+    """Records for a table of comparisons (model − baseline): the pair, the difference, its 95 % interval and the
+    verdict, so that prose need not repeat them."""
+    scale, digits = (100, 1) if points else (1, digits)
+    return [{"model − baseline": f"{comparison['model']} − {comparison['baseline']}",
+             "difference": signed(comparison["difference"], scale, digits),
+             "95 % interval": f"[{signed(comparison['low'], scale, digits)}, {signed(comparison['high'], scale, digits)}]",
+             "verdict": verdict(comparison, within="within noise")} for comparison in comparisons]
+
+
+# --- the original report, quoted by line ------------------------------------------------------------------------
+# notebooks/original_figures.json holds every figure and setting the report attributes to the original, each as
+# [value, the line of the original where it is printed]; tests/test_original.py checks each value on its line.
+ORIGINAL = json.loads((PROJECT_DIR / "notebooks" / "original_figures.json").read_text(encoding="utf-8"))
+
+
+def original(group, name):
+    """The original's figure `name` of `group` (original_figures.json)."""
+    return ORIGINAL[group][name][0]
+
+
+def cite(group, *names):
+    """Where the original prints figures of `group` (all of them if no name is given): 'original l.72–74'."""
+    lines = sorted({ORIGINAL[group][name][1] for name in (names or [key for key in ORIGINAL[group]])})
+    runs, start = [], lines[0]
+    for previous, line in zip(lines, lines[1:] + [None]):
+        if line != previous + 1:
+            runs.append(str(start) if start == previous else f"{start}–{previous}")
+            start = line
+    return f"original l.{', '.join(runs)}"

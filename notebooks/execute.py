@@ -31,7 +31,7 @@ LOG_LINES_SHOWN = 30  # of the kernel's own output, when a notebook fails
 
 
 def numbered_notebooks():
-    return sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    return helpers.report_notebooks()
 
 
 def kernel_config(socket_dir):

@@ -116,7 +116,7 @@ def update_readme(headline, readme=PROJECT_DIR / "README.md"):
 def executed_notebooks(build_dir, sources=None):
     """The executed copies of the numbered notebooks of notebooks/ (or of `sources`), each newer than its source
     and free of errors, so that a stale or failed run cannot end up in the report."""
-    sources = sorted(sources or Path(__file__).resolve().parent.glob("[0-9][0-9]_*.ipynb"))
+    sources = list(sources or helpers.report_notebooks())
     notebooks = []
     for source in sources:
         executed = build_dir / "notebooks" / source.name
