@@ -2276,8 +2276,8 @@ def _ranges(start, stop, size):
 
 def lexicographic_order(rows, distances, columns, n_columns):
     """np.lexsort((columns, distances, rows)), several times faster: each key is replaced by its rank among the n
-    candidates and packed with the next into one int64 (products < n·n_columns and < n², far below 2^63 for any n
-    that fits in memory), so three plain sorts do."""
+    candidates and packed with the next into one int64 (keys < n·n_columns and < n², far below 2^63 for any sizes
+    that fit in memory), so three plain sorts do."""
     _, distance_ranks = np.unique(distances, return_inverse=True)      # equal distances share a rank
     _, pair_ranks = np.unique(distance_ranks * n_columns + columns, return_inverse=True)
     return np.argsort(rows * len(rows) + pair_ranks)
@@ -3712,7 +3712,9 @@ def number(value, digits=3):
         return f"{int(value):,}".replace(",", "\u2009")
     if isinstance(value, numbers.Real):
         text = f"{value:.{digits}f}" if abs(value) >= 10 ** -digits or value == 0 else f"{value:.1e}"
-        return text.replace("-", "−") if not text.startswith("-0.0") or float(text) else text.lstrip("-")
+        if float(text) == 0:                 # −0.000: the sign of a value too small to print
+            return text.lstrip("-")
+        return "−" + text[1:] if text.startswith("-") else text
     return str(value)
 
 
@@ -3821,8 +3823,9 @@ def comparison_rows(comparisons, points=False, digits=3):
     scale, digits = (100, 1) if points else (1, digits)
     return [{"model − baseline": f"{comparison['model']} − {comparison['baseline']}",
              "difference": signed(comparison["difference"], scale, digits),
-             "95 % interval": f"[{signed(comparison['low'], scale, digits)}, {signed(comparison['high'], scale, digits)}]",
-             "verdict": verdict(comparison, within="within noise")} for comparison in comparisons]
+             "95 % interval": interval(comparison, points, digits).split(" ", 1 + points)[-1],
+             "verdict": comparison.get("verdict") if comparison.get("verdict") == "identical" else
+             verdict(comparison, within="within noise")} for comparison in comparisons]
 
 
 # --- the original report, quoted by line ------------------------------------------------------------------------
