@@ -1,20 +1,24 @@
 """The engine of the report: data, maths, models and experiment running, all from scratch in NumPy.
 
 Read top-down:
-  1. paths and run mode        QUICK switch shared by every notebook
-  2. files                     atomic writes, results files, journals that let interrupted work resume
-  3. data                      loaders for the five CSVs and their train/validation/test splits (Split)
+  1. paths and run mode        QUICK switch shared by every notebook; the notebooks' running order
+  2. files                     atomic writes, results files; journals keyed by data and code, so work resumes
+  3. data                      Rows (a data set before any split), loaders of the five CSVs, Split and make_split
   4. input checks              arrays and constructor parameters → a clear ValueError when wrong
   5. activations and losses    tiny functions in registries keyed by name
   6. optimizers                update rules: gradient descent, momentum, Adam
-  7. metrics                   the models' scores and the notebooks' fuller evaluation
-  8. MLP                       one class for classification, multi-label and regression (+ one class per task)
+  7. metrics                   scores, paired and corrected intervals (the noise rule's statistics)
+  8. MLP                       one class for classification, multi-label and regression, + levers and target views
   9. AutoEncoder               an MLP trained to reproduce its input
  10. PCA                       the linear baseline for the autoencoder
- 11. KNN                       exact, blocked, multi-threaded nearest neighbours
- 12. model builders            the MLP a sweep configuration describes and its scikit-learn twin
- 13. experiment running        W&B grid sweeps in parallel, journaled; one sweep trial; cross-validated re-ranking
- 14. report outputs            figures and the results files report.md is generated from
+ 11. KNN                       exact brute-force nearest neighbours, fast
+ 12. baselines                 the simplest rules: a threshold on one feature, a lookup by one input's value
+ 13. model builders            the MLP a sweep configuration describes and its scikit-learn twin
+ 14. experiment running        W&B grid sweeps in parallel, journaled; cross-validated selection; levers; curves
+ 15. all rows                  repeated cross-validation, every model on the same folds, selection nested
+     (the end of the engine: everything above keys the caches, code_fingerprint)
+ 16. report outputs            figures, results files, the sections' summaries
+ 17. wording                   number, signed, interval, verdict, tables; the original's figures by line
 Every model is a scikit-learn estimator (get_params, clone, Pipeline, cross_val_score) whose maths is written here;
 scikit-learn is used for preprocessing, metrics, baselines and that interface only, never inside a model's maths.
 """
@@ -1155,28 +1159,6 @@ def seeds_and_rows_interval(model_scores, baseline_scores, over, confidence=0.95
     margin = float(stats.t.ppf(0.5 + confidence / 2, freedom) * np.sqrt(rows_part + seeds_part))
     mean = float(differences.mean())
     return {"difference": mean, "low": mean - margin, "high": mean + margin, "over": over}
-
-
-def paired_test_comparison(per_seed, model_a, model_b, y_test, task="classification", rows=None):
-    """Model a minus model b on the same test rows: accuracy (classification) or R² (regression, predictions in the
-    target's units), averaged over the seeds of `per_seed` (compare_over_seeds' rows with test_predictions), with
-    a 95 % t-interval over the test rows of the seed-averaged per-row differences. For R², a row's difference is
-    its squared-error difference over the test rows' variance, so that their mean is the R² difference. `rows`
-    (a boolean mask) restricts the comparison to some test rows."""
-    y_test = np.asarray(y_test)
-    rows = np.ones(len(y_test), dtype=bool) if rows is None else np.asarray(rows)
-
-    def per_row(model):
-        rows = per_seed[per_seed.model == model]
-        if rows.empty:
-            raise ValueError(f"no test predictions for model {model!r}: it is not among {sorted(set(per_seed.model))}.")
-        predictions = np.array(rows.test_predictions.tolist())
-        if task == "regression":
-            return -np.mean((predictions - y_test) ** 2, axis=0) / np.var(y_test)
-        return np.mean(predictions == y_test, axis=0)
-    seeds = int((per_seed.model == model_a).sum())
-    over = f"{int(rows.sum())} test rows" + (f", {seeds} seeds" if seeds > 1 else "")
-    return paired_interval((per_row(model_a) - per_row(model_b))[rows], over)
 
 
 def fold_comparison(scores_a, scores_b, n_train, n_test):
@@ -2589,7 +2571,7 @@ class LookupRule(BaseEstimator):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 12b. Model builders: the MLP a sweep configuration describes, its scikit-learn twin, and which configurations train
+# 13. Model builders: the MLP a sweep configuration describes, its scikit-learn twin, and which configurations train
 #     the same network.
 # ----------------------------------------------------------------------------------------------------------------
 def mlp_training_key(config):
@@ -2654,7 +2636,7 @@ def sklearn_twin(config, task, n_train, seed=0, patience=20):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 13. Experiment running: W&B grid sweeps on every core, one W&B run per training, results cached.
+# 14. Experiment running: W&B grid sweeps on every core, one W&B run per training, results cached.
 # ----------------------------------------------------------------------------------------------------------------
 # The report's grid (sections 2.3 and 3.3): 4 × 2 × 4 × 3 × 2 × 2 = 384 points.
 REPORT_GRID = {
@@ -2676,17 +2658,6 @@ def report_sweep_config(name, metric, patience=20, quick=False):
                           epochs={"values": [10]})
     return {"name": f"{name}-quick" if quick else name, "method": "grid",
             "metric": {"name": metric, "goal": "maximize"}, "parameters": parameters}
-
-
-def advertisement_sweep_config(quick=False):
-    """The multi-label grid of section 2.6 (16 points; quick=True keeps 4), scored by validation micro-F1."""
-    parameters = {"hidden_layers": {"values": [[32], [64, 32]]}, "activation": {"values": ["relu", "tanh"]},
-                  "optimizer": {"values": ["mini_batch_gd", "adam"]}, "learning_rate": {"values": [0.001, 0.01]},
-                  "batch_size": {"value": 32}, "epochs": {"value": 20 if quick else 300}, "patience": {"value": 20}}
-    if quick:
-        parameters.update(hidden_layers={"values": [[32]]}, learning_rate={"values": [0.01]})
-    return {"name": "advertisement-multilabel-grid" + ("-quick" if quick else ""), "method": "grid",
-            "metric": {"name": "val_f1_micro", "goal": "maximize"}, "parameters": parameters}
 
 
 def grid_values(sweep_config):
@@ -3132,16 +3103,6 @@ def _fit_history(model, split):
         return model.fit(*split.fit_args).history_
 
 
-def one_change_curves(config, split, task, parameter, values, n_jobs=None, **fixed):
-    """Training histories of `config` with `parameter` set to each of `values` (other changes in `fixed`), without
-    early stopping so the whole curve is visible; trained in parallel. Returns {'parameter=value': history}."""
-    from joblib import Parallel, delayed
-    base = {**config, **fixed, "patience": None}
-    models = [mlp_from_config({**base, parameter: value}, task) for value in values]
-    histories = Parallel(n_jobs=_workers(n_jobs))(delayed(_fit_history)(model, split) for model in models)
-    return {f"{parameter}={value}": history for value, history in zip(values, histories)}
-
-
 def curve_summary(histories, metric="accuracy"):
     """Per curve: final training and validation loss, the lowest validation loss and its epoch, final metric."""
     return {label: {"final_train_loss": history["train_loss"][-1], "final_val_loss": history["val_loss"][-1],
@@ -3201,28 +3162,6 @@ def decay_epochs(history, fraction=0.9):
     return int(np.argmax(losses <= target) + 1)
 
 
-def has_twin(X, among):
-    """For every row of X: does an identical feature vector appear among the rows of `among`?"""
-    return np.isin(identical_rows(X), identical_rows(among))
-
-
-def _seed_scores(make_split, models, task, seed, scores):
-    split = make_split(seed)
-    rows = []
-    for name, make_model in models.items():
-        model = make_model(seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            uses_validation = "X_val" in inspect.signature(model.fit).parameters     # early stopping on validation
-            model.fit(*(split.fit_args if uses_validation else (split.X_train, split.y_train)))
-        predicted = model.predict(split.X_test)
-        measured = scores(model, split) if scores else evaluate(task, split.y_test, predicted)
-        if task == "regression":                    # in the target's units: each seed standardises it its own way
-            predicted = split.to_units(predicted)
-        rows.append({"seed": seed, "model": name, **measured, "test_predictions": np.asarray(predicted).tolist()})
-    return rows
-
-
 def _timed_fit(model, fit_args):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -3264,22 +3203,8 @@ def duplicate_ceiling(X, y):
     return float(groups.groupby(["row", "label"]).size().groupby(level="row").max().sum() / len(groups))
 
 
-def compare_over_seeds(make_split, models, task, seeds, scores=None, n_jobs=None):
-    """Test scores of several models over seeds: for each seed, `make_split(seed)`, then every `models[name](seed)`
-    is fitted (on the training rows, with the validation rows for early stopping if it is one of this engine's
-    models) and scored on the test split by `scores(model, split)` (default: `evaluate` on its predictions). Seeds
-    run in parallel. Returns (one row per seed and model with its `test_predictions` — in the target's units for
-    regression — for paired comparisons, mean and std per model)."""
-    from joblib import Parallel, delayed
-    per_seed_rows = Parallel(n_jobs=_workers(n_jobs))(
-        delayed(_seed_scores)(make_split, models, task, seed, scores) for seed in seeds)
-    per_seed = pd.DataFrame([row for rows in per_seed_rows for row in rows])
-    summary = per_seed.drop(columns=["seed", "test_predictions"]).groupby("model", sort=False).agg(["mean", "std"])
-    return per_seed, summary
-
-
 # ----------------------------------------------------------------------------------------------------------------
-# 14. All rows: every model on the same repeated cross-validation folds, every choice made inside a fold.
+# 15. All rows: every model on the same repeated cross-validation folds, every choice made inside a fold.
 #     A small data set's fixed test part is too few rows to rank models; here every row is tested once per repeat,
 #     preprocessing is fitted on each fold's training rows, a model's own selection (HoldoutSelection) sees only
 #     them, and models are compared fold by fold with Nadeau and Bengio's corrected interval.
@@ -3514,7 +3439,7 @@ def cross_validate_models(models, rows, folds, name, n_jobs=None):
 
 # === end of the engine === (everything above computes results and keys the caches; code_fingerprint)
 # ----------------------------------------------------------------------------------------------------------------
-# 15. Report outputs: figures and the numbers report.md is generated from.
+# 16. Report outputs: figures and the numbers report.md is generated from.
 # ----------------------------------------------------------------------------------------------------------------
 def notebook_setup():
     """What every notebook does first: seaborn's style, pandas' display precision, a quiet W&B. Returns
@@ -3671,7 +3596,7 @@ def plot_sweep_effects(table, parameters, metric, title=None):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 16. Wording: the generic pieces every notebook writes its prose with. A notebook writes each of its sentences
+# 17. Wording: the generic pieces every notebook writes its prose with. A notebook writes each of its sentences
 #     once, as an f-string over these (number, signed, interval, verdict), and shows it with show, a table with
 #     show_table and a saved figure with show_figure; notebooks/export.py assembles report.md from those outputs.
 # ----------------------------------------------------------------------------------------------------------------

@@ -128,3 +128,21 @@ def test_a_regression_target_is_standardised_per_fold_and_predicted_in_its_units
         expected = LinearRegression().fit(X[train], y[train]).predict(X[test])
         assert np.allclose(predicted, expected)
     assert rows.summary("r2")[0]["mean"] > 0.99
+
+
+def test_a_fold_variant_without_changes_is_the_chosen_model_again():
+    """A lever's model is the configuration the selection chose in that fold, trained on the same rows with the same
+    seed and early-stopping tenth: without a change it predicts exactly as the chosen candidate did."""
+    X, y = synthetic(150)
+    folds = helpers.repeated_folds(y, folds=3, repeats=1)
+    configs = [{"hidden_layers": [4], "activation": "tanh", "optimizer": "adam", "learning_rate": 0.01,
+                "batch_size": 16, "epochs": 15},
+               {"hidden_layers": [6], "activation": "relu", "optimizer": "adam", "learning_rate": 0.01,
+                "batch_size": 16, "epochs": 15}]
+    selection = helpers.HoldoutSelection([helpers.mlp_from_config(config, patience=3) for config in configs])
+    data = helpers.Rows(X[:, 1:], y, preprocess=helpers.standardiser())
+    first = helpers.cross_validate_models({"selected": selection}, data, folds, "variants", n_jobs=1)
+    again = helpers.fold_variants(first.chosen["selected"], configs, patience=3)
+    both = helpers.cross_validate_models({"selected": selection, "again": again}, data, folds, "variants", n_jobs=1)
+    assert both.predictions["again"] == both.predictions["selected"]
+    assert both.compare("again", "selected", "accuracy")["verdict"] == "identical"

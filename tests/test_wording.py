@@ -1,6 +1,6 @@
-"""The report's prose: every number and comparison word computed (helpers' wording section), never typed."""
+"""The report's prose: every number and comparison word computed by the notebooks over helpers' generic wording
+(number, signed, interval, verdict), never typed; the committed report matches the committed results."""
 import ast
-import copy
 import re
 
 import nbformat
@@ -12,10 +12,8 @@ from scipy import stats
 import helpers
 from conftest import PROJECT_DIR
 
-NOTEBOOKS = sorted((PROJECT_DIR / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-RESULTS = {name: helpers.read_results(name, PROJECT_DIR / "results") for name in
-           ("01_wine_mlp", "02_housing_regression", "03_mse_vs_bce", "04_autoencoder_knn")}
-WINE, HOUSING, DIABETES, SPOTIFY = RESULTS.values()
+NOTEBOOKS = helpers.report_notebooks()
+SUMMARIES = helpers.section_summaries(PROJECT_DIR / "results")
 
 
 def report_cells(notebook_path):
@@ -66,13 +64,18 @@ def test_notebooks_import_nothing_from_the_notebooks_folder(path):
 
 
 def test_the_committed_report_and_readme_carry_the_committed_results():
-    """report.md and README's table are generated from the same run as results/*.json."""
-    headline = helpers.headline_table(WINE, HOUSING, DIABETES, SPOTIFY)
-    assert headline in (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    """report.md and README's table are generated from the same run as results/*.json: every headline cell, every
+    finding and every row against the original of the results files is in them."""
+    readme = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
     report = (PROJECT_DIR / "report.md").read_text(encoding="utf-8")
-    assert headline in report
-    assert helpers.original_table(WINE, HOUSING, DIABETES, SPOTIFY) in report
-    assert helpers.original_claims(WINE, HOUSING, DIABETES, SPOTIFY) in report
+    assert SUMMARIES
+    for _, summary in SUMMARIES:
+        for row in summary.get("headline", []):
+            line = "| " + " | ".join(row.values()) + " |"
+            assert line in readme and line in report, line
+        assert summary["finding"] in report
+        for row in summary.get("original", []):
+            assert row["original"] in report and row["ours"] in report
 
 
 def test_figures_linked_by_the_report_exist():
@@ -100,169 +103,84 @@ def test_every_section_has_prose():
         assert words >= 60, (title, words)
 
 
-# --- each wording function turns its verdict when the numbers turn -----------------------------------------------
-VERDICTS = re.compile(r"\b(above|below|level with|fewer|more|half|twice|times|every|not above|supports|contradicts|"
-                      r"higher|lower)\b")
+def test_no_sentence_of_twelve_words_or_more_is_said_twice():
+    """A finding is stated once: no sentence of the report's prose of 12 words or more appears twice."""
+    text = (PROJECT_DIR / "report.md").read_text(encoding="utf-8")
+    prose = " ".join(line for line in text.splitlines() if line and not line.startswith(("|", "!", "#", "<")))
+    sentences = [sentence.strip() for sentence in re.split(r"(?<=[.!?])\s+", prose) if len(sentence.split()) >= 12]
+    repeated = {sentence for sentence in sentences if sentences.count(sentence) > 1}
+    assert not repeated, repeated
 
 
-def comparison(difference, low, high, over="115 test rows, 5 seeds"):
+# --- the generic wording: the noise rule, signs, intervals, numbers -----------------------------------------------
+def comparison(difference, low, high, over="20 folds, corrected"):
     return {"difference": difference, "low": low, "high": high, "over": over}
 
 
 ABOVE, BELOW, WITHIN = comparison(0.05, 0.01, 0.09), comparison(-0.05, -0.09, -0.01), comparison(0.02, -0.02, 0.06)
 
 
-@pytest.mark.parametrize("case, word", [(ABOVE, "above"), (BELOW, "below"), (WITHIN, helpers.WITHIN_NOISE)])
+@pytest.mark.parametrize("case, word", [(ABOVE, "above"), (BELOW, "below"), (WITHIN, "within noise of")])
 def test_the_noise_rule_says_above_or_below_only_when_the_interval_excludes_zero(case, word):
     assert helpers.verdict(case) == word
+    assert helpers.verdict(case, "supports", "contradicts", "neither") == {
+        "above": "supports", "below": "contradicts", "within noise of": "neither"}[word]
 
 
-@pytest.mark.parametrize("case, word", [(ABOVE, "supports"), (BELOW, "contradicts"),
-                                        (WITHIN, "neither supports nor contradicts")])
-def test_claims_are_supported_or_contradicted_only_beyond_noise(case, word):
-    assert helpers.support_word(case) == word
+def test_intervals_give_the_difference_and_its_bounds_with_signs():
+    assert helpers.interval(WITHIN, points=True) == "+2.0 points [−2.0, +6.0]"
+    assert helpers.interval(comparison(0.0381, 0.0102, 0.0663)) == "+0.038 [+0.010, +0.066]"
 
 
-def test_interval_text_gives_the_difference_its_interval_and_what_was_paired():
-    assert helpers.interval_text(WITHIN, as_points=True) == ("+2.0 points, 95 % interval −2.0 to +6.0; "
-                                                           "115 test rows, 5 seeds")
+@pytest.mark.parametrize("value, text", [(0.0004, "+0.0004"), (-0.00003, "−0.00003"), (0.0, "0"), (-5.0, "−5.000"),
+                                         (0.038, "+0.038")])
+def test_signed_never_hides_a_sign_behind_zero(value, text):
+    assert helpers.signed(value) == text
 
 
-def test_paired_test_comparison_averages_seeds_per_row_and_puts_a_t_interval_over_rows():
-    y = np.array([0, 1, 0, 1, 1, 0])
-    rows = [{"seed": seed, "model": model, "test_predictions": predictions}
-            for seed, by_model in enumerate([{"a": [0, 1, 0, 1, 1, 1], "b": [0, 0, 0, 1, 0, 1]},
-                                             {"a": [0, 1, 0, 1, 1, 0], "b": [1, 0, 0, 1, 0, 0]}])
-            for model, predictions in by_model.items()]
-    result = helpers.paired_test_comparison(pd.DataFrame(rows), "a", "b", y)
-    per_row = np.array([0.5, 1.0, 0.0, 0.0, 1.0, 0.0])       # seed-averaged correctness of a minus b
-    half_width = stats.t.ppf(0.975, 5) * per_row.std(ddof=1) / np.sqrt(6)
-    assert result["difference"] == pytest.approx(per_row.mean())
-    assert (result["low"], result["high"]) == pytest.approx((per_row.mean() - half_width, per_row.mean() + half_width))
-    assert result["over"] == "6 test rows, 2 seeds"
+@pytest.mark.parametrize("value, text", [(1143, "1\u2009143"), (3, "3"), (0.25, "0.250"), (-0.006, "−0.006"),
+                                         (1.052e-06, "1.1e-06"), (-1e-9, "−1.0e-09"), (float("nan"), "—"),
+                                         (-0.0000, "0.000")])
+def test_one_number_formatter(value, text):
+    assert helpers.number(value) == text
+
+
+def test_comparison_rows_carry_the_verdict_column():
+    rows = helpers.comparison_rows([{**ABOVE, "model": "MLP", "baseline": "forest"},
+                                    {**WITHIN, "model": "MLP", "baseline": "lookup"}], points=True)
+    assert rows == [{"model − baseline": "MLP − forest", "difference": "+5.0", "95 % interval": "[+1.0, +9.0]",
+                     "verdict": "above"},
+                    {"model − baseline": "MLP − lookup", "difference": "+2.0", "95 % interval": "[−2.0, +6.0]",
+                     "verdict": "within noise"}]
 
 
 def test_fold_comparison_widens_the_interval_as_nadeau_and_bengio_say():
     a, b = [0.62, 0.60, 0.65, 0.61, 0.63], [0.60, 0.59, 0.62, 0.60, 0.60]
     naive = helpers.paired_interval(np.subtract(a, b), "5 folds")
-    corrected = helpers.fold_comparison(a, b, 4, 1)
+    corrected = helpers.fold_comparison(a, b, 400, 100)
     ratio = (corrected["high"] - corrected["low"]) / (naive["high"] - naive["low"])
-    assert ratio == pytest.approx(np.sqrt((1 / 5 + 1 / 4) / (1 / 5)))
+    assert ratio == pytest.approx(np.sqrt((1 / 5 + 100 / 400) / (1 / 5)))
 
 
-def test_decay_claim_follows_the_epochs_over_seeds():
-    decay = {"fraction": 0.9, "binary_cross_entropy": {"epochs": [9, 10, 8]}, "mse": {"epochs": [30, 35, 33]},
-             "comparison": comparison(24.0, 20.0, 28.0, "3 seeds")}
-    assert "contradicts that claim" in helpers.convergence_claim(decay)
-    decay["comparison"] = comparison(-24.0, -28.0, -20.0, "3 seeds")
-    assert "supports that claim" in helpers.convergence_claim(decay)
-    decay["comparison"] = comparison(4.0, -2.0, 10.0, "3 seeds")
-    assert "neither supports nor contradicts that claim" in helpers.convergence_claim(decay)
+def test_the_seeds_interval_adds_the_spread_between_seeds():
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 2, 400).astype(float)
+    same = np.vstack([base, base, base])
+    shifted = np.vstack([base, np.roll(base, 1), np.roll(base, 2)])
+    one = helpers.seeds_and_rows_interval(same, np.zeros(400), "x")
+    spread = helpers.seeds_and_rows_interval(shifted + np.array([[0.0], [0.1], [-0.1]]), np.zeros(400), "x")
+    assert one["difference"] == pytest.approx(base.mean())
+    assert spread["high"] - spread["low"] > one["high"] - one["low"]
 
 
-def test_earlier_sentence_states_the_expected_direction_per_parameter():
-    batches = {f"batch_size={size}": {"epoch_of_min_val_loss": epoch, "seeds": 3, "at_last_epoch": last}
-               for size, epoch, last in ((8, 56, 0), (32, 160, 0), (128, 200, 3))}
-    sentence = helpers.earlier_sentence(batches, "batch_size", larger_is_sooner=False)
-    assert "expected later for a larger value, which holds" in sentence
-    assert "128 reach it at the last epoch in every seed" in sentence
-    assert "does not hold" in helpers.earlier_sentence(batches, "batch_size", larger_is_sooner=True)
-
-
-def test_cv_choice_names_the_candidates_within_noise_and_the_rule():
-    rows = [{"cv_acc_mean": 0.62, "cv_rank": 1, "validation_rank": 3, "within_noise": True, "selected": False},
-            {"cv_acc_mean": 0.61, "cv_rank": 2, "validation_rank": 1, "within_noise": True, "selected": True},
-            {"cv_acc_mean": 0.50, "cv_rank": 3, "validation_rank": 2, "within_noise": False, "selected": False}]
-    sentence = helpers.cv_choice_sentence(rows, "acc")
-    assert sentence.startswith("2 of the 3 candidates are within noise") and "ranked 2 by cross-validation" in sentence
-
-
-def test_forest_sentence_follows_the_paired_interval():
-    summary = [{"model": "this MLP", "mean": 0.6, "std": 0.03}, {"model": "random forest", "mean": 0.7, "std": 0.04}]
-    assert "is above the MLP's" in helpers.forest_sentence(summary, {"random forest": BELOW})
-    assert "is below the MLP's" in helpers.forest_sentence(summary, {"random forest": ABOVE})
-    assert helpers.WITHIN_NOISE in helpers.forest_sentence(summary, {"random forest": WITHIN})
-
-
-def test_curve_sentence_follows_the_latent_curve():
-    curve = copy.deepcopy(SPOTIFY["r2_vs_latent"])
-    before = helpers.curve_sentence(curve)
-    for row in curve:
-        row["PCA"] = row["autoencoder"] + 0.01
-    assert VERDICTS.findall(before) != VERDICTS.findall(helpers.curve_sentence(curve))
-
-
-@pytest.mark.parametrize("ours, theirs, words", [(0.8, 0.7, "above"), (0.7, 0.8, "below"), (0.7, 0.7, "level with")])
-def test_above_below(ours, theirs, words):
-    assert helpers.above_below(ours, theirs) == words
-
-
-@pytest.mark.parametrize("ours, theirs, words", [
-    (54, 105, "about half as many as"), (105, 54, "about twice as many as"), (50, 50, "about as many as"),
-    (10, 100, "about 1/10 as many as"), (30, 100, "about a third as many as")])
-def test_ratio_words(ours, theirs, words):
-    assert helpers.ratio_words(ours, theirs) == words
+def test_welch_interval_matches_scipy():
+    a, b = np.array([1.0, 2.0, 4.0, 3.5, 2.2]), np.array([0.5, 0.7, 1.1, 0.2])
+    ours = helpers.unpaired_interval(a, b, "x")
+    test = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert (ours["low"], ours["high"]) == pytest.approx((test.low, test.high))
 
 
 def test_markdown_table_prints_whole_columns_as_integers_and_seconds_with_one_decimal():
     table = helpers.markdown_table([{"n": 3.0, "score": 0.51234, "fit seconds": 12.345},
                                     {"n": 4.0, "score": 0.5, "fit seconds": 1.0}])
     assert table.splitlines()[2:] == ["| 3 | 0.512 | 12.3 |", "| 4 | 0.500 | 1.0 |"]
-
-
-def test_recipe_sentence_reports_the_recipes_test_comparison_with_its_verdict():
-    table = [{"lever": "selected configuration", "verdict": "within noise"},
-             {"lever": "log target", "verdict": "ahead"}, {"lever": "weight decay", "verdict": "within noise"}]
-    stays = helpers.recipe_sentence({"table": table, "recipe": "selected configuration"}, "R²")
-    assert stays == ("Ahead of the selected configuration beyond noise: log target; within noise of it: weight decay. "
-                     "So the selected configuration stays")
-    tested = helpers.recipe_sentence({"table": table, "recipe": "log target", "test": {
-        "summary": [{"model": "log target", "mean": 0.8}, {"model": "random forest", "mean": 0.7}],
-        "paired": {"random forest": {"difference": 0.1, "low": -0.02, "high": 0.22, "over": "102 test rows"}}}}, "R²")
-    assert tested.endswith(f"there its R² is 0.800, {helpers.WITHIN_NOISE} the random forest (0.700; recipe minus the "
-                           "random forest +0.100, 95 % interval −0.020 to +0.220; 102 test rows)")
-
-
-def test_levers_conclusion_counts_the_verdicts_and_names_the_recipes():
-    def levers(*rows, recipe="selected configuration"):
-        table = [{"lever": "selected configuration", "verdict": "within noise"}]
-        return {"tabular_levers": {"table": table + [{"lever": lever, "verdict": word} for lever, word in rows],
-                                   "recipe": recipe}}
-    diabetes = levers(("L2", "ahead"), ("cosine", "within noise"), ("step", "identical"))
-    none_tested = helpers.levers_conclusion(levers(("a", "behind")), levers(("b", "within noise")), diabetes,
-                                            levers(("c", "within noise")))
-    assert none_tested == ("- Levers: of 6 levers and combinations cross-validated on the non-test rows, 1 is ahead "
-                           "of the model they change beyond noise (L2 (diabetes)), 1 behind it (a (wine)), 3 within "
-                           "noise and 1 identical to it on every fold; so no recipe went to the test rows, and the "
-                           "selected models stand.")
-    spotify = levers(("c", "ahead"), recipe="c")
-    spotify["tabular_levers"]["test"] = {"summary": [{"model": "c", "mean": 0.34}, {"model": "forest", "mean": 0.317}],
-                                         "paired": {"forest": comparison(0.024, 0.016, 0.032, "11400 test rows")}}
-    tested = helpers.levers_conclusion(levers(("a", "behind")), levers(("b", "within noise")), diabetes, spotify)
-    assert "2 are ahead of the model they change beyond noise (L2 (diabetes) and c (Spotify))" in tested
-    assert tested.endswith("Spotify's recipe went to the test rows, where its accuracy is 0.340, above forest "
-                           "(0.317; recipe minus forest +2.4 points, 95 % interval +1.6 to +3.2; 11400 test rows).")
-
-
-def test_verdict_groups_name_the_reference_once_whichever_group_comes_first():
-    assert helpers.recipe_sentence({"table": [{"lever": "selected configuration", "verdict": "within noise"},
-                                              {"lever": "a", "verdict": "behind"},
-                                              {"lever": "b", "verdict": "within noise"}],
-                                    "recipe": "selected configuration"}) == (
-        "Behind the selected configuration beyond noise: a; within noise of it: b. So the selected configuration "
-        "stays")
-
-
-def test_recipe_sentence_names_the_combination_once_and_the_baselines_as_a_reader_would():
-    table = [{"lever": "selected configuration", "verdict": "within noise"}, {"lever": "a", "verdict": "ahead"},
-             {"lever": "b", "verdict": "within noise"}, {"lever": "c", "verdict": "identical"},
-             {"lever": "combination (a + b)", "verdict": "ahead"}]
-    test = {"summary": [{"model": "combination (a + b)", "mean": 0.34}, {"model": helpers.ROWS.genre_forest,
-                                                                         "mean": 0.317}],
-            "paired": {helpers.ROWS.genre_forest: comparison(0.024, 0.016, 0.032, "11400 test rows")}}
-    text = helpers.recipe_sentence({"table": table, "recipe": "combination (a + b)", "test": test})
-    assert text == ("Ahead of the selected configuration beyond noise: a and their combination; within noise of it: "
-                    "b; identical to it on every fold: c (the combination: the levers with a positive mean "
-                    "difference, a + b). So the recipe is the combination, which goes to the test part once; there "
-                    "its accuracy is 0.340, above the random forest (0.317; recipe minus the random forest +2.4 "
-                    "points, 95 % interval +1.6 to +3.2; 11400 test rows)")
