@@ -9,6 +9,7 @@
 #   make test              unit tests + every notebook in quick mode
 #   make verify            re-run the notebooks (cached sweeps) into build/verify and compare every result number
 #   make bench             speed and training quality against scikit-learn (a script, not a test)
+#   make section NAME=x TITLE="…"   a new report section (notebooks/NN_x.ipynb) from a template that runs as it is
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -16,7 +17,7 @@ QUICK  ?= 0
 FORCE_SWEEPS ?= 0
 export QUICK FORCE_SWEEPS
 
-.PHONY: all setup data test report pdf lab notebooks verify chromium bench clean
+.PHONY: all setup data test report pdf lab notebooks verify chromium bench clean section
 
 all: report
 
@@ -67,6 +68,10 @@ chromium: setup
 			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core \
 				>/dev/null; } || echo "could not install chromium: the PDF will be skipped"; \
 		else echo "no Chrome/Chromium found and no root apt-get to install one: the PDF will be skipped"; fi; }
+
+# A new report section from the template: make section NAME=breast_cancer TITLE="Breast cancer"
+section: setup
+	$(BIN)/python notebooks/new_section.py "$(NAME)" "$(TITLE)"
 
 bench: setup data
 	$(BIN)/python benchmarks/bench.py

@@ -3040,7 +3040,9 @@ def cv_second_stage(distinct, split, task, metric, name, candidates, folds, hype
         validation_rank=range(1, len(top) + 1), cv_rank=ranking.cv_rank,
         **{f"cv_{metric}_mean": ranking[f"cv_{metric}_mean"], f"cv_{metric}_std": ranking[f"cv_{metric}_std"]})
     best = int(ranking[f"cv_{metric}_mean"].idxmax())
-    against_best = [fold_comparison(scores, ranking.fold_scores[best], folds - 1, 1) for scores in ranking.fold_scores]
+    n_rows = len(split.y_train) + len(split.y_val)          # the folds' training and test rows: (k − 1)/k and 1/k
+    against_best = [fold_comparison(scores, ranking.fold_scores[best], n_rows * (folds - 1) / folds, n_rows / folds)
+                    for scores in ranking.fold_scores]
     table["difference_to_best"] = [comparison["difference"] for comparison in against_best]
     table["interval_low"] = [comparison["low"] for comparison in against_best]
     table["interval_high"] = [comparison["high"] for comparison in against_best]
@@ -3068,6 +3070,7 @@ def lever_comparison(base, levers, split, task, metric, name, folds, patience=20
     `base_name` names the base's row (the first) and is the recipe's name when no lever is ahead. Returns
     (table, recipe name, recipe config)."""
     configs = {base_name: base, **{lever: {**base, **changes} for lever, changes in levers.items()}}
+    n_rows = len(split.y_train) + len(split.y_val)
     ranking = cross_validated_ranking(list(configs.values()), split, task, metric, name=name, folds=folds,
                                       patience=patience)
     scores = dict(zip(configs, ranking.fold_scores))
@@ -3084,16 +3087,15 @@ def lever_comparison(base, levers, split, task, metric, name, folds, patience=20
                                                    folds=folds, patience=patience).fold_scores[0]
     rows = []
     for lever, lever_scores in scores.items():
-        comparison = fold_comparison(lever_scores, scores[base_name], folds - 1, 1)
-        rows.append({"lever": lever, f"cv {metric} mean": float(np.mean(lever_scores)),
-                     f"cv {metric} std": float(np.std(lever_scores, ddof=1)),
-                     "minus selected": comparison["difference"],
-                     "interval low": comparison["low"], "interval high": comparison["high"],
+        comparison = fold_comparison(lever_scores, scores[base_name], n_rows * (folds - 1) / folds, n_rows / folds)
+        rows.append({"lever": lever, f"cv_{metric}_mean": float(np.mean(lever_scores)),
+                     f"cv_{metric}_std": float(np.std(lever_scores, ddof=1)),
+                     **{key: comparison[key] for key in ("difference", "low", "high")},
                      "verdict": "identical" if lever != base_name and np.array_equal(
                          lever_scores, scores[base_name]) else
                      verdict(comparison, "ahead", "behind", "within noise")})
     ahead = [row for row in rows if row["verdict"] == "ahead"]
-    recipe = max(ahead, key=lambda row: row[f"cv {metric} mean"])["lever"] if ahead else base_name
+    recipe = max(ahead, key=lambda row: row[f"cv_{metric}_mean"])["lever"] if ahead else base_name
     return pd.DataFrame(rows), recipe, configs[recipe]
 
 
@@ -3518,8 +3520,9 @@ def plot_effect_curves(histories, loss_name, metric="accuracy", title=None):
             ax.plot(history["epoch"], history[key], label=label + (" (leaves the loss axes)" if clipped else ""))
     for ax, name in zip(axes, (f"training {loss_name}", f"validation {loss_name}", f"validation {metric}")):
         ax.set(xlabel="epoch", ylabel=name, title=name)
-    for ax in axes[:2]:
-        ax.set_ylim(0, 1.5 * start)
+    for ax, key in zip(axes[:2], ("train_loss", "val_loss")):
+        lowest = min(min(history[key]) for history in histories.values())
+        ax.set_ylim(0.95 * lowest, min(1.5 * start, 1.05 * max(history[key][0] for history in histories.values())))
     # One legend under the panels, so that it covers no curve.
     figure.legend(*axes[2].get_legend_handles_labels(), loc="lower center", ncol=len(histories), fontsize=9,
                   frameon=False)

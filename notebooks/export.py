@@ -114,14 +114,17 @@ def update_readme(headline, readme=PROJECT_DIR / "README.md"):
 
 
 def executed_notebooks(build_dir, sources=None):
-    """The executed copies of the numbered notebooks of notebooks/ (or of `sources`), each newer than its source
-    and free of errors, so that a stale or failed run cannot end up in the report."""
+    """The executed copies of the numbered notebooks of notebooks/ (or of `sources`), each newer than its source and
+    than helpers.py (whose wording the notebooks print) and free of errors, so that a stale or failed run cannot end
+    up in the report."""
     sources = list(sources or helpers.report_notebooks())
+    engine = Path(helpers.__file__)
     notebooks = []
     for source in sources:
         executed = build_dir / "notebooks" / source.name
-        if not executed.is_file() or executed.stat().st_mtime < source.stat().st_mtime:
-            raise FileNotFoundError(f"{executed} is missing or older than {source.name}: run `make notebooks` first.")
+        if not executed.is_file() or executed.stat().st_mtime < max(source.stat().st_mtime, engine.stat().st_mtime):
+            raise FileNotFoundError(f"{executed} is missing or older than {source.name} or helpers.py: run "
+                                    "`make notebooks` first.")
         notebook = nbformat.read(executed, as_version=4)
         if any(output.get("output_type") == "error" for cell in notebook.cells for output in cell.get("outputs", [])):
             raise ValueError(f"{executed} holds an error: fix {source.name} and run `make notebooks` again.")

@@ -1,4 +1,6 @@
 """notebooks/export.py: report.md assembled from executed notebooks, as the reader sees them."""
+import os
+
 import nbformat
 import pytest
 
@@ -56,7 +58,7 @@ def test_the_headline_is_the_tagged_cells_output():
 def test_a_missing_stale_or_failed_executed_notebook_is_refused(tmp_path):
     source = tmp_path / "01_x.ipynb"
     source.write_text("{}")
-    with pytest.raises(FileNotFoundError, match="missing or older than 01_x.ipynb: run `make notebooks`"):
+    with pytest.raises(FileNotFoundError, match="missing or older than 01_x.ipynb or helpers.py: run `make notebooks`"):
         export.executed_notebooks(tmp_path, [source])
     failed = executed(("code", "1/0", [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="",
                                                                 traceback=[])], []))
@@ -64,6 +66,24 @@ def test_a_missing_stale_or_failed_executed_notebook_is_refused(tmp_path):
     nbformat.write(failed, tmp_path / "notebooks" / "01_x.ipynb")
     with pytest.raises(ValueError, match="holds an error: fix 01_x.ipynb"):
         export.executed_notebooks(tmp_path, [source])
+
+
+def test_an_executed_notebook_older_than_the_engine_is_refused(tmp_path, monkeypatch):
+    """A change to helpers.py (its wording, say) after the notebooks ran makes their copies stale."""
+    source = tmp_path / "01_x.ipynb"
+    source.write_text("{}")
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(executed(("markdown", "## 2 Wine", [], [])), tmp_path / "notebooks" / "01_x.ipynb")
+    engine = tmp_path / "helpers.py"
+    engine.write_text("")
+    os.utime(source, (1, 1))
+    os.utime(tmp_path / "notebooks" / "01_x.ipynb", (2, 2))
+    os.utime(engine, (3, 3))
+    monkeypatch.setattr(export.helpers, "__file__", str(engine))
+    with pytest.raises(FileNotFoundError, match="older than 01_x.ipynb or helpers.py"):
+        export.executed_notebooks(tmp_path, [source])
+    os.utime(engine, (1, 1))
+    assert len(export.executed_notebooks(tmp_path, [source])) == 1
 
 
 def test_appendix_parts_go_last_after_a_page_break_and_unnumbered_parts_stay_in_place():
