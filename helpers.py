@@ -17,8 +17,9 @@ Read top-down:
  14. experiment running        W&B grid sweeps in parallel, journaled; cross-validated selection; levers; curves
  15. all rows                  repeated cross-validation, every model on the same folds, selection nested
      (the end of the engine: everything above keys the caches, code_fingerprint)
- 16. report outputs            figures, results files, the sections' summaries
- 17. wording                   number, signed, interval, verdict, tables; the original's figures by line
+ 16. reading results           the sweep's effects, the original's claims on it, curve summaries
+ 17. report outputs            figures, results files, the sections' summaries
+ 18. wording                   number, signed, interval, verdict, tables; the original's figures by line
 Every model is a scikit-learn estimator (get_params, clone, Pipeline, cross_val_score) whose maths is written here;
 scikit-learn is used for preprocessing, metrics, baselines and that interface only, never inside a model's maths.
 """
@@ -2873,108 +2874,6 @@ def sweep_trial(config, split, task="classification"):
 SWEEP_HYPERPARAMETERS = ["hidden_layers", "learning_rate", "activation", "optimizer", "batch_size", "epochs"]
 
 
-def distinct_trainings(sweep, metric, hyperparameters=SWEEP_HYPERPARAMETERS):
-    """One row per distinct training of a sweep table (rows sharing `trained_as` are one training), best `metric`
-    first (validation loss breaks ties), with `grid_points`: how many grid points that training stands for."""
-    finished = sweep[sweep.status != "failed"]
-    counts = finished.groupby("trained_as").size().rename("grid_points")
-    rows = finished.loc[finished.index.isin(finished.trained_as.unique())].join(counts, on="trained_as")
-    order = [metric, "val_loss"] if "val_loss" in rows else [metric]
-    ranked = rows.sort_values(order, ascending=[False, True][:len(order)], kind="stable")
-    return ranked[hyperparameters + [column for column in ranked.columns if column not in hyperparameters]] \
-        .reset_index(drop=True)
-
-
-# A hyperparameter is compared only over the trainings where it changes the training: plain SGD and full-batch GD
-# do not use the batch size.
-APPLIES = {"batch_size": lambda table: table.optimizer.isin(["mini_batch_gd", "momentum", "adam"])}
-
-
-def _where_it_applies(table, parameter):
-    return table[APPLIES[parameter](table)] if parameter in APPLIES else table
-
-
-def hyperparameter_effects(table, hyperparameters, metric):
-    """For every hyperparameter value: how many trainings had it, and the mean and best `metric` among them (a
-    table of distinct trainings, so a training standing for several grid points counts once); the batch size only
-    over the trainings that use it (APPLIES)."""
-    rows = []
-    for name in hyperparameters:
-        applies = _where_it_applies(table, name)
-        values = applies[name].map(json.dumps)
-        for value, group in applies.groupby(values, sort=False)[metric]:
-            rows.append({"parameter": name, "value": json.loads(value), "trainings": len(group),
-                         "mean": group.mean(), "best": group.max()})
-    return rows
-
-
-def paired_effect(table, parameter, value_a, value_b, metric, others):
-    """Mean `metric` with `parameter` = value_a minus value_b, paired over trainings equal in every hyperparameter
-    of `others` (a training that stands for several values of `others` counts once), with its t-interval."""
-    keyed = table.assign(**{name: table[name].map(json.dumps) for name in [parameter, *others]})
-    cells = keyed.pivot_table(index=others, columns=parameter, values=metric, aggfunc="mean")
-    if json.dumps(value_a) not in cells or json.dumps(value_b) not in cells:
-        return {"difference": np.nan, "low": -np.inf, "high": np.inf, "over": "not both in this grid"}
-    pairs = cells[[json.dumps(value_a), json.dumps(value_b)]].dropna()
-    differences = pairs[json.dumps(value_a)] - pairs[json.dumps(value_b)]
-    return paired_interval(differences, f"{len(differences)} matched trainings")
-
-
-def effect_comparisons(table, hyperparameters, metric):
-    """For each hyperparameter, over the trainings where it applies: the value with the best mean `metric` against
-    the runner-up, paired over trainings that differ only in that hyperparameter."""
-    comparisons = {}
-    for parameter in hyperparameters:
-        rows = _where_it_applies(table, parameter)
-        means = rows.groupby(rows[parameter].map(json.dumps), sort=False)[metric].mean().sort_values(ascending=False)
-        if len(means) < 2:                  # a grid that holds one value of it (quick mode) cannot say
-            continue
-        best, runner_up = (json.loads(value) for value in means.index[:2])
-        others = [name for name in hyperparameters if name != parameter]
-        comparisons[parameter] = {"best": best, "runner_up": runner_up,
-                                  **paired_effect(rows, parameter, best, runner_up, metric, others)}
-    return comparisons
-
-
-def value_label(value):
-    """A hyperparameter value as a table shows it: [32, 32], tanh, 0.01."""
-    return "[" + ", ".join(map(str, value)) + "]" if isinstance(value, list) else str(value)
-
-
-def claim_comparisons(table, parameter, claimed, alternatives, metric, hyperparameters=SWEEP_HYPERPARAMETERS):
-    """Paired comparisons of `claimed` against each alternative value of `parameter` (labelled 'a vs b')."""
-    rows = _where_it_applies(table, parameter)
-    others = [name for name in hyperparameters if name != parameter]
-    return [{"label": f"{value_label(claimed)} vs {value_label(alternative)}",
-             **paired_effect(rows, parameter, claimed, alternative, metric, others)} for alternative in alternatives]
-
-
-def housing_claim_checks(table, claims, metric="val_r2", hyperparameters=SWEEP_HYPERPARAMETERS):
-    """The original's section 3.3 claims (original_figures.json) as lists of paired comparisons on our sweep."""
-    values = {name: list(dict.fromkeys(table[name].map(json.dumps))) for name in hyperparameters}
-    others_than = {name: [json.loads(value) for value in values[name]] for name in hyperparameters}
-    depths = table.assign(depth=table.hidden_layers.map(len))
-    depth_others = [name for name in hyperparameters if name != "hidden_layers"]
-    order = claims["depth_order"]
-    return [
-        {"claim": f"best optimizer {claims['best_optimizer']}",
-         "comparisons": claim_comparisons(table, "optimizer", claims["best_optimizer"],
-                                          [value for value in others_than["optimizer"]
-                                           if value != claims["best_optimizer"]], metric, hyperparameters)},
-        {"claim": f"{listing(claims['activations_better_than_tanh'])} above tanh",
-         "comparisons": [comparison for name in claims["activations_better_than_tanh"]
-                         for comparison in claim_comparisons(table, "activation", name, ["tanh"], metric,
-                                                             hyperparameters)]},
-        {"claim": f"best learning rate {claims['best_learning_rate']}",
-         "comparisons": claim_comparisons(table, "learning_rate", claims["best_learning_rate"],
-                                          [value for value in others_than["learning_rate"]
-                                           if value != claims["best_learning_rate"]], metric, hyperparameters)},
-        {"claim": f"depth order {' > '.join(map(str, order))} layers",
-         "comparisons": [{"label": f"{deeper} vs {shallower} layers",
-                          **paired_effect(depths, "depth", deeper, shallower, metric, depth_others)}
-                         for deeper, shallower in zip(order, order[1:])]}]
-
-
 def _cv_fold_score(config, task, metric, X, y, train_rows, test_rows, patience, seed, target_units):
     """Train on one fold's training rows (10 % of them held out for early stopping, unless the config's patience
     is None) and score its test rows."""
@@ -3105,15 +3004,6 @@ def _fit_history(model, split):
         return model.fit(*split.fit_args).history_
 
 
-def curve_summary(histories, metric="accuracy"):
-    """Per curve: final training and validation loss, the lowest validation loss and its epoch, final metric."""
-    return {label: {"final_train_loss": history["train_loss"][-1], "final_val_loss": history["val_loss"][-1],
-                    "min_val_loss": min(history["val_loss"]),
-                    "epoch_of_min_val_loss": int(np.argmin(history["val_loss"]) + 1),
-                    f"final_val_{metric}": history[f"val_{metric}"][-1]}
-            for label, history in histories.items()}
-
-
 def _seed_curve(config, make_split, task, parameter, value, seed, fixed):
     model = mlp_from_config({**config, **fixed, "patience": None, parameter: value}, task, seed=seed)
     return _fit_history(model, make_split(seed))
@@ -3138,30 +3028,6 @@ def curves_over_seeds(config, make_split, task, parameter, values, seeds, n_jobs
     for (seed, value), history in histories.items():
         curves[seed][f"{parameter}={value}"] = history
     return curves
-
-
-def curve_summary_over_seeds(curves, metric="accuracy"):
-    """curve_summary averaged over seeds, per curve, with 'seeds', the epochs of the minimum per seed and
-    'at_last_epoch': in how many seeds the minimum validation loss is the last epoch (no over-fitting yet)."""
-    per_seed = {seed: curve_summary(histories, metric) for seed, histories in curves.items()}
-    summary = {}
-    for label in next(iter(per_seed.values())):
-        rows = [per_seed[seed][label] for seed in per_seed]
-        last_epoch = [len(curves[seed][label]["val_loss"]) for seed in per_seed]
-        summary[label] = {**{key: float(np.mean([row[key] for row in rows])) for key in rows[0]},
-                          "epochs_of_min_per_seed": [row["epoch_of_min_val_loss"] for row in rows],
-                          "seeds": len(rows),
-                          "at_last_epoch": sum(row["epoch_of_min_val_loss"] == last
-                                               for row, last in zip(rows, last_epoch))}
-    return summary
-
-
-def decay_epochs(history, fraction=0.9):
-    """The first epoch at which the validation loss has fallen `fraction` of the way from its first value to its
-    minimum: how fast a loss curve decays, comparable between losses of different scales."""
-    losses = np.asarray(history["val_loss"])
-    target = losses[0] - fraction * (losses[0] - losses.min())
-    return int(np.argmax(losses <= target) + 1)
 
 
 def _timed_fit(model, fit_args):
@@ -3196,13 +3062,6 @@ def fit_in_parallel(fits, n_jobs=None, threads=False, in_thread=()):
 def identical_rows(X):
     """One hash per row of X (equal rows, equal hashes), to find duplicate feature vectors quickly."""
     return pd.util.hash_pandas_object(pd.DataFrame(np.ascontiguousarray(X)), index=False).to_numpy()
-
-
-def duplicate_ceiling(X, y):
-    """The highest accuracy any classifier can reach on (X, y): rows with identical features get one prediction,
-    so each group of identical rows contributes at most the count of its most common label."""
-    groups = pd.DataFrame({"row": identical_rows(X), "label": y})
-    return float(groups.groupby(["row", "label"]).size().groupby(level="row").max().sum() / len(groups))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -3251,9 +3110,16 @@ def _stopping_rows(rows, y, seed, fraction=0.1):
         return train_test_split(rows, test_size=fraction, random_state=seed)
 
 
+def stops_early(model):
+    """Is `model` one of this engine's, whose fit(X, y, X_val, y_val) stops early on validation rows? (scikit-learn's
+    gradient boosting takes X_val too, keyword-only, and is left to its own defaults.)"""
+    parameter = inspect.signature(model.fit).parameters.get("X_val")
+    return parameter is not None and parameter.kind == inspect.Parameter.POSITIONAL_OR_KEYWORD
+
+
 def fit_with_stopping(model, X, y, seed):
     """Fit `model`; one of this engine's, which stops early on validation rows, gets a tenth of the rows for it."""
-    if "X_val" not in inspect.signature(model.fit).parameters:
+    if not stops_early(model):
         return model.fit(X, y)
     fit_rows, stop_rows = _stopping_rows(np.arange(len(X)), y, seed)
     return model.fit(X[fit_rows], y[fit_rows], X[stop_rows], y[stop_rows])
@@ -3280,7 +3146,7 @@ class HoldoutSelection(BaseEstimator):
             model = reseeded(clone(candidate), self.seed)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                if "X_val" in inspect.signature(model.fit).parameters:
+                if stops_early(model):
                     model.fit(X[fit_rows], y[fit_rows], X[stop_rows], y[stop_rows])
                 else:
                     model.fit(X[fit_rows], y[fit_rows])
@@ -3342,16 +3208,20 @@ def _fit_fold(model, rows, train_rows, test_rows, seed):
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit_with_stopping(model, np.asarray(X_train, dtype=float), y_train, seed)
+        started = time.perf_counter()
         predicted = np.asarray(model.predict(np.asarray(X_test, dtype=float)))
+        predict_seconds = time.perf_counter() - started
     if rows.task == "regression":
         predicted = predicted * std + mean
-    return {"predictions": predicted.tolist(), "chosen": getattr(model, "chosen_", None)}
+    return {"predictions": predicted.tolist(), "chosen": getattr(model, "chosen_", None),
+            "predict_seconds": predict_seconds}
 
 
 @dataclass
 class AllRows:
     """Every model's predictions for every row in every repeat of one repeated cross-validation: `predictions[model]`
-    holds one list of predictions per fold (in `folds`' order), `chosen[model]` a selection's choice per fold."""
+    holds one list of predictions per fold (in `folds`' order), `chosen[model]` a selection's choice per fold and
+    `predict_seconds[model]` how long each fold's prediction took."""
 
     y: np.ndarray
     folds: list
@@ -3359,6 +3229,7 @@ class AllRows:
     predictions: dict
     chosen: dict
     provenance: str = ""
+    predict_seconds: dict | None = None
 
     @property
     def models(self):
@@ -3386,14 +3257,18 @@ class AllRows:
         return [{"model": model, "mean": float(np.mean(scores)), "std": float(np.std(scores, ddof=1))}
                 for model in self.models for scores in [self.fold_scores(model, metric)]]
 
-    def row_correct(self, model):
-        """For each row, the fraction of repeats in which `model` predicted it exactly (each row is tested once
-        per repeat)."""
-        correct = np.zeros(len(self.y))
+    def per_row(self, model, score):
+        """For each row, `score(truth, prediction)` (row-wise, e.g. a squared error) averaged over the repeats that
+        tested it: the row is the unit, so a row tested twice is not counted as two."""
+        totals, counts = np.zeros(len(self.y)), np.zeros(len(self.y))
         for (_, test), predicted in zip(self.folds, self.predictions[model]):
-            matches = self.y[test] == np.asarray(predicted)
-            correct[test] += matches if matches.ndim == 1 else matches.all(axis=1)
-        return correct / self.repeats
+            totals[test] += score(self.y[test], np.asarray(predicted))
+            counts[test] += 1
+        return totals / np.where(counts > 0, counts, 1)
+
+    def row_correct(self, model):
+        """For each row, the fraction of repeats in which `model` predicted it exactly."""
+        return self.per_row(model, lambda truth, predicted: (truth == predicted).reshape(len(truth), -1).all(axis=1))
 
     def pooled(self, model):
         """(true labels, predictions) of `model` over every fold, in fold order: each row once per repeat."""
@@ -3431,17 +3306,168 @@ def cross_validate_models(models, rows, folds, name, n_jobs=None):
             calls[key] = functools.partial(_fit_fold, fold_model, rows, train, test, index)
     with tqdm(total=len(calls), initial=sum(key in journal for key in calls), desc=f"folds {name}") as progress:
         results = run_journaled(journal, calls, n_jobs, progress)
-    predictions, chosen = {}, {}
+    predictions, chosen, seconds = {}, {}, {}
     for (model_name, _, _), result in results.items():
         predictions.setdefault(model_name, []).append(result["predictions"])
         chosen.setdefault(model_name, []).append(result["chosen"])
+        seconds.setdefault(model_name, []).append(result["predict_seconds"])
     repeats = max(1, round(sum(len(test) for _, test in folds) / len(rows.y)))
-    return AllRows(rows.y, folds, repeats, predictions, chosen, journal.provenance())
+    return AllRows(rows.y, folds, repeats, predictions, chosen, journal.provenance(), seconds)
 
 
 # === end of the engine === (everything above computes results and keys the caches; code_fingerprint)
 # ----------------------------------------------------------------------------------------------------------------
-# 16. Report outputs: figures and the numbers report.md is generated from.
+# 16. Reading results: the sweep's effects and the original's claims checked on it, the curves' summaries, the
+#     ceiling duplicates set. Below the end of the engine: these read what the engine computed, so changing them
+#     never invalidates a journal.
+# ----------------------------------------------------------------------------------------------------------------
+def distinct_trainings(sweep, metric, hyperparameters=SWEEP_HYPERPARAMETERS):
+    """One row per distinct training of a sweep table (rows sharing `trained_as` are one training), best `metric`
+    first (validation loss breaks ties), with `grid_points`: how many grid points that training stands for."""
+    finished = sweep[sweep.status != "failed"]
+    counts = finished.groupby("trained_as").size().rename("grid_points")
+    rows = finished.loc[finished.index.isin(finished.trained_as.unique())].join(counts, on="trained_as")
+    order = [metric, "val_loss"] if "val_loss" in rows else [metric]
+    ranked = rows.sort_values(order, ascending=[False, True][:len(order)], kind="stable")
+    return ranked[hyperparameters + [column for column in ranked.columns if column not in hyperparameters]] \
+        .reset_index(drop=True)
+
+
+# A hyperparameter is compared only over the trainings where it changes the training: plain SGD and full-batch GD
+# do not use the batch size.
+APPLIES = {"batch_size": lambda table: table.optimizer.isin(["mini_batch_gd", "momentum", "adam"])}
+
+
+def _where_it_applies(table, parameter):
+    return table[APPLIES[parameter](table)] if parameter in APPLIES else table
+
+
+def hyperparameter_effects(table, hyperparameters, metric):
+    """For every hyperparameter value: how many trainings had it, and the mean and best `metric` among them (a
+    table of distinct trainings, so a training standing for several grid points counts once); the batch size only
+    over the trainings that use it (APPLIES)."""
+    rows = []
+    for name in hyperparameters:
+        applies = _where_it_applies(table, name)
+        values = applies[name].map(json.dumps)
+        for value, group in applies.groupby(values, sort=False)[metric]:
+            rows.append({"parameter": name, "value": json.loads(value), "trainings": len(group),
+                         "mean": group.mean(), "best": group.max()})
+    return rows
+
+
+def paired_effect(table, parameter, value_a, value_b, metric, others):
+    """Mean `metric` with `parameter` = value_a minus value_b, paired over trainings equal in every hyperparameter
+    of `others` (a training that stands for several values of `others` counts once), with its t-interval."""
+    keyed = table.assign(**{name: table[name].map(json.dumps) for name in [parameter, *others]})
+    cells = keyed.pivot_table(index=others, columns=parameter, values=metric, aggfunc="mean")
+    if json.dumps(value_a) not in cells or json.dumps(value_b) not in cells:
+        return {"difference": np.nan, "low": -np.inf, "high": np.inf, "over": "not both in this grid"}
+    pairs = cells[[json.dumps(value_a), json.dumps(value_b)]].dropna()
+    differences = pairs[json.dumps(value_a)] - pairs[json.dumps(value_b)]
+    return paired_interval(differences, f"{len(differences)} matched trainings")
+
+
+def effect_comparisons(table, hyperparameters, metric):
+    """For each hyperparameter, over the trainings where it applies: its values' mean `metric` over the blocks of
+    trainings that differ only in it and hold every one of its values (so that every mean covers the same other
+    settings), and the best value against the runner-up, paired over those blocks."""
+    comparisons = {}
+    for parameter in hyperparameters:
+        rows = _where_it_applies(table, parameter)
+        others = [name for name in hyperparameters if name != parameter]
+        keyed = rows.assign(**{name: rows[name].map(json.dumps) for name in [parameter, *others]})
+        blocks = keyed.pivot_table(index=others, columns=parameter, values=metric, aggfunc="mean").dropna()
+        if blocks.shape[1] < 2 or len(blocks) < 2:      # one value in the grid (quick mode), or no matched blocks
+            continue
+        means = blocks.mean().sort_values(ascending=False)
+        best, runner_up = means.index[:2]
+        comparisons[parameter] = {"best": json.loads(best), "runner_up": json.loads(runner_up),
+                                  **paired_interval(blocks[best] - blocks[runner_up], f"{len(blocks)} matched blocks")}
+    return comparisons
+
+
+def value_label(value):
+    """A hyperparameter value as a table shows it: [32, 32], tanh, 0.01."""
+    return "[" + ", ".join(map(str, value)) + "]" if isinstance(value, list) else str(value)
+
+
+def claim_comparisons(table, parameter, claimed, alternatives, metric, hyperparameters=SWEEP_HYPERPARAMETERS):
+    """Paired comparisons of `claimed` against each alternative value of `parameter` (labelled 'a vs b')."""
+    rows = _where_it_applies(table, parameter)
+    others = [name for name in hyperparameters if name != parameter]
+    return [{"label": f"{value_label(claimed)} vs {value_label(alternative)}",
+             **paired_effect(rows, parameter, claimed, alternative, metric, others)} for alternative in alternatives]
+
+
+def housing_claim_checks(table, claims, metric="val_r2", hyperparameters=SWEEP_HYPERPARAMETERS):
+    """The original's section 3.3 claims (original_figures.json) as lists of paired comparisons on our sweep."""
+    values = {name: list(dict.fromkeys(table[name].map(json.dumps))) for name in hyperparameters}
+    others_than = {name: [json.loads(value) for value in values[name]] for name in hyperparameters}
+    depths = table.assign(depth=table.hidden_layers.map(len))
+    depth_others = [name for name in hyperparameters if name != "hidden_layers"]
+    order = claims["depth_order"]
+    return [
+        {"claim": f"best optimizer {claims['best_optimizer']}",
+         "comparisons": claim_comparisons(table, "optimizer", claims["best_optimizer"],
+                                          [value for value in others_than["optimizer"]
+                                           if value != claims["best_optimizer"]], metric, hyperparameters)},
+        {"claim": f"{listing(claims['activations_better_than_tanh'])} above tanh",
+         "comparisons": [comparison for name in claims["activations_better_than_tanh"]
+                         for comparison in claim_comparisons(table, "activation", name, ["tanh"], metric,
+                                                             hyperparameters)]},
+        {"claim": f"best learning rate {claims['best_learning_rate']}",
+         "comparisons": claim_comparisons(table, "learning_rate", claims["best_learning_rate"],
+                                          [value for value in others_than["learning_rate"]
+                                           if value != claims["best_learning_rate"]], metric, hyperparameters)},
+        {"claim": f"depth order {' > '.join(map(str, order))} layers",
+         "comparisons": [{"label": f"{deeper} vs {shallower} layers",
+                          **paired_effect(depths, "depth", deeper, shallower, metric, depth_others)}
+                         for deeper, shallower in zip(order, order[1:])]}]
+
+
+def curve_summary(histories, metric="accuracy"):
+    """Per curve: final training and validation loss, the lowest validation loss and its epoch, final metric."""
+    return {label: {"final_train_loss": history["train_loss"][-1], "final_val_loss": history["val_loss"][-1],
+                    "min_val_loss": min(history["val_loss"]),
+                    "epoch_of_min_val_loss": int(np.argmin(history["val_loss"]) + 1),
+                    f"final_val_{metric}": history[f"val_{metric}"][-1]}
+            for label, history in histories.items()}
+
+
+def curve_summary_over_seeds(curves, metric="accuracy"):
+    """curve_summary averaged over seeds, per curve, with 'seeds', the epochs of the minimum per seed and
+    'at_last_epoch': in how many seeds the minimum validation loss is the last epoch (no over-fitting yet)."""
+    per_seed = {seed: curve_summary(histories, metric) for seed, histories in curves.items()}
+    summary = {}
+    for label in next(iter(per_seed.values())):
+        rows = [per_seed[seed][label] for seed in per_seed]
+        last_epoch = [len(curves[seed][label]["val_loss"]) for seed in per_seed]
+        summary[label] = {**{key: float(np.mean([row[key] for row in rows])) for key in rows[0]},
+                          "epochs_of_min_per_seed": [row["epoch_of_min_val_loss"] for row in rows],
+                          "seeds": len(rows),
+                          "at_last_epoch": sum(row["epoch_of_min_val_loss"] == last
+                                               for row, last in zip(rows, last_epoch))}
+    return summary
+
+
+def decay_epochs(history, fraction=0.9):
+    """The first epoch at which the validation loss has fallen `fraction` of the way from its first value to its
+    minimum: how fast a loss curve decays, comparable between losses of different scales."""
+    losses = np.asarray(history["val_loss"])
+    target = losses[0] - fraction * (losses[0] - losses.min())
+    return int(np.argmax(losses <= target) + 1)
+
+
+def duplicate_ceiling(X, y):
+    """The highest accuracy any classifier can reach on (X, y): rows with identical features get one prediction,
+    so each group of identical rows contributes at most the count of its most common label."""
+    groups = pd.DataFrame({"row": identical_rows(X), "label": y})
+    return float(groups.groupby(["row", "label"]).size().groupby(level="row").max().sum() / len(groups))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# 17. Report outputs: figures and the numbers report.md is generated from.
 # ----------------------------------------------------------------------------------------------------------------
 def notebook_setup():
     """What every notebook does first: seaborn's style, pandas' display precision, a quiet W&B. Returns
@@ -3558,16 +3584,19 @@ def plot_lever_intervals(panels):
             ax.plot([row["low"] * scale, row["high"] * scale], [position, position], color=colour, linewidth=2)
             ax.plot(row["difference"] * scale, position, "o", color=colour, markersize=4)
         ax.axvline(0, color="black", linewidth=0.8)
-        labels = ["the levers with a positive mean, combined" if row["lever"].startswith("combination (")
-                  else textwrap.fill(row["lever"], 45) for row in rows]      # the section names the combination
+        labels = ["the combination of section 4.5" if row["lever"].startswith("combination (")
+                  else textwrap.fill(row["lever"], 45) for row in rows]      # the section names its members
         ax.set_yticks(range(len(rows)), labels, fontsize=7)
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.xaxis.set_major_locator(plt.MaxNLocator(7))
         ax.set_title(title, fontsize=9, loc="left")
         ax.tick_params(axis="x", labelsize=7)
-    np.atleast_1d(axes)[0].legend([Line2D([], [], color=colour, linewidth=2) for colour in LEVER_COLOURS.values()],
-                                  ["ahead beyond noise", "behind beyond noise", "within noise", "identical"],
-                                  fontsize=7, loc="lower left", ncol=4,
+    shown = [word for word in LEVER_COLOURS if any(row["verdict"] == word for rows, _ in panels.values()
+                                                   for row in rows)]
+    names = {"above": "ahead beyond noise", "below": "behind beyond noise", "within noise": "within noise",
+             "identical": "identical on every fold"}
+    np.atleast_1d(axes)[0].legend([Line2D([], [], color=LEVER_COLOURS[word], linewidth=2) for word in shown],
+                                  [names[word] for word in shown], fontsize=7, loc="lower left", ncol=4,
                                   bbox_to_anchor=(0.0, 1.12), frameon=False)
     np.atleast_1d(axes)[-1].set_xlabel("lever minus the model it changes (95 % interval)", fontsize=8)
     figure.tight_layout()
@@ -3599,7 +3628,7 @@ def plot_sweep_effects(table, parameters, metric, title=None):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# 17. Wording: the generic pieces every notebook writes its prose with. A notebook writes each of its sentences
+# 18. Wording: the generic pieces every notebook writes its prose with. A notebook writes each of its sentences
 #     once, as an f-string over these (number, signed, interval, verdict), and shows it with show, a table with
 #     show_table and a saved figure with show_figure; notebooks/export.py assembles report.md from those outputs.
 # ----------------------------------------------------------------------------------------------------------------
@@ -3717,15 +3746,12 @@ def listing(items, conjunction="and"):
 
 
 def signed(value, scale=1.0, digits=3):
-    """'+0.038', '−5.0': a difference with its sign; one that rounds to zero at `digits` decimals gets up to two
-    more, so that its sign is never hidden ('−0.03'), and only an exact zero is '0'."""
+    """'+0.038', '−5.0': a difference with its sign and a fixed number of decimals; one too small to show keeps its
+    sign ('−0.0'), and only an exact zero is '0'."""
     value = float(value) * scale
     if value == 0:
         return "0"
-    for places in range(digits, digits + 3):
-        if round(abs(value), places) > 0:
-            break
-    return f"{value:+.{places}f}".replace("-", "−")
+    return ("+" if value > 0 else "−") + f"{abs(value):.{digits}f}"
 
 
 def interval(comparison, points=False, digits=3):

@@ -49,8 +49,8 @@ results["summary_table"] = all_rows.summary("accuracy")
 results["comparisons"] = [all_rows.compare("MLP", baseline, "accuracy") for baseline in ("random forest",
                                                                                           "majority class")]'''
 
-PROSE = '''# Each sentence once, as an f-string: numbers through number(), differences through interval(), comparison words
-# through verdict(), so that a re-run with other numbers never leaves a false sentence.
+PROSE = '''# Each sentence once, as an f-string: numbers through number(), differences through interval(),
+# comparison words through verdict(), so that a re-run with other numbers never leaves a false sentence.
 forest, majority = results["comparisons"]
 show(f"""Over all {number(results["data"]["rows"])} rows, the MLP is {verdict(forest, within="within noise of")}
 the random forest (MLP − forest {interval(forest, points=True)}) and {verdict(majority)} the majority class
@@ -60,7 +60,7 @@ helpers.show_table([{"model": row["model"], "accuracy": helpers.plus_minus(row)}
 helpers.show_table(helpers.comparison_rows(results["comparisons"], points=True),
                    caption="The MLP minus each baseline, accuracy points.")'''
 
-SUMMARY = '''# What the summary quotes: a headline row, one finding (in words not used above), rows against the original.
+SUMMARY = '''# What the summary quotes: a headline row and one finding (in words not used above).
 results["summary"] = {
     "section": @NUMBER@,
     "headline": [{"task": "@TITLE@: accuracy", "measured on": f"all {number(results['data']['rows'])} rows, "

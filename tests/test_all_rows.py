@@ -146,3 +146,14 @@ def test_a_fold_variant_without_changes_is_the_chosen_model_again():
     both = helpers.cross_validate_models({"selected": selection, "again": again}, data, folds, "variants", n_jobs=1)
     assert both.predictions["again"] == both.predictions["selected"]
     assert both.compare("again", "selected", "accuracy")["verdict"] == "identical"
+
+
+def test_only_this_engines_models_get_an_early_stopping_tenth():
+    """Our MLPs take (X, y, X_val, y_val); scikit-learn's gradient boosting takes X_val keyword-only for its own
+    early stopping and keeps its defaults."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    assert helpers.stops_early(helpers.MLPClassifier([3]))
+    assert not helpers.stops_early(HistGradientBoostingClassifier())
+    assert not helpers.stops_early(LogisticRegression())
+    X, y = synthetic(60)
+    helpers.fit_with_stopping(HistGradientBoostingClassifier(max_iter=5), X[:, 1:], y, 0)

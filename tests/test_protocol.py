@@ -40,7 +40,9 @@ def test_the_second_stage_picks_the_smallest_network_within_noise_of_the_best(mo
         return table
     monkeypatch.setattr(helpers, "cross_validated_ranking", ranking)
     distinct = pd.DataFrame(configs).assign(val_accuracy=[0.6, 0.6, 0.6])
-    table, chosen = helpers.cv_second_stage(distinct, None, "classification", "accuracy", "x", 3, 5)
+    rows = np.zeros((100, 1))
+    split = helpers.Split(rows[:80], rows[80:], rows[80:], np.zeros(80), np.zeros(20), np.zeros(20), ["x"])
+    table, chosen = helpers.cv_second_stage(distinct, split, "classification", "accuracy", "x", 3, 5)
     assert table.within_noise.tolist() == [True, True, False]
     assert chosen["hidden_layers"] == [32] and table.selected.tolist() == [False, True, False]
 
