@@ -3393,10 +3393,10 @@ def value_label(value):
 
 
 def claim_comparisons(table, parameter, claimed, alternatives, metric, hyperparameters=SWEEP_HYPERPARAMETERS):
-    """Paired comparisons of `claimed` against each alternative value of `parameter` (labelled 'a vs b')."""
+    """Paired comparisons of `claimed` against each alternative value of `parameter` (labelled 'a − b')."""
     rows = _where_it_applies(table, parameter)
     others = [name for name in hyperparameters if name != parameter]
-    return [{"label": f"{value_label(claimed)} vs {value_label(alternative)}",
+    return [{"label": f"{value_label(claimed)} − {value_label(alternative)}",
              **paired_effect(rows, parameter, claimed, alternative, metric, others)} for alternative in alternatives]
 
 
@@ -3421,7 +3421,7 @@ def housing_claim_checks(table, claims, metric="val_r2", hyperparameters=SWEEP_H
                                           [value for value in others_than["learning_rate"]
                                            if value != claims["best_learning_rate"]], metric, hyperparameters)},
         {"claim": f"depth order {' > '.join(map(str, order))} layers",
-         "comparisons": [{"label": f"{deeper} vs {shallower} layers",
+         "comparisons": [{"label": f"{deeper} − {shallower} hidden layers",
                           **paired_effect(depths, "depth", deeper, shallower, metric, depth_others)}
                          for deeper, shallower in zip(order, order[1:])]}]
 
@@ -3533,22 +3533,23 @@ def plot_histories(histories, key="loss", ax=None, title=None, ylabel=None):
     return ax
 
 
-def plot_effect_curves(histories, loss_name, metric="accuracy", title=None):
+def plot_effect_curves(histories, loss_name, metric="accuracy", title=None, smooth=5):
     """Three panels — training loss, validation loss, validation metric — one line per run, so training and
-    validation never share an axis. The loss axes stop at 1.5 × the highest starting loss, so one diverging run
-    (e.g. a large learning rate) cannot squash the others; a clipped run is marked in the legend."""
+    validation never share an axis. Losses are drawn on a log scale, so one diverging run (a large learning rate)
+    stays on the axes without squashing the others; the noisy validation metric is a `smooth`-epoch moving average,
+    so that overlapping runs can be told apart."""
     import matplotlib.pyplot as plt
     figure, axes = plt.subplots(1, 3, figsize=(15, 3.9))
-    start = max(history["train_loss"][0] for history in histories.values())
     for label, history in histories.items():
-        clipped = max(max(history["train_loss"]), max(history["val_loss"])) > 1.5 * start
-        for ax, key in zip(axes, ("train_loss", "val_loss", f"val_{metric}")):
-            ax.plot(history["epoch"], history[key], label=label + (" (leaves the loss axes)" if clipped else ""))
-    for ax, name in zip(axes, (f"training {loss_name}", f"validation {loss_name}", f"validation {metric}")):
-        ax.set(xlabel="epoch", ylabel=name, title=name)
-    for ax, key in zip(axes[:2], ("train_loss", "val_loss")):
-        lowest = min(min(history[key]) for history in histories.values())
-        ax.set_ylim(0.95 * lowest, min(1.5 * start, 1.05 * max(history[key][0] for history in histories.values())))
+        averaged = pd.Series(history[f"val_{metric}"]).rolling(smooth, min_periods=1).mean()
+        for ax, values in zip(axes, (history["train_loss"], history["val_loss"], averaged)):
+            ax.plot(history["epoch"], values, label=label, linewidth=1.2)
+    names = (f"training {loss_name}", f"validation {loss_name}", f"validation {metric}")
+    for ax, name in zip(axes, names):
+        ax.set(xlabel="epoch", ylabel=name + (" (log scale)" if ax is not axes[2] else ""), title=name)
+    axes[2].set_title(f"validation {metric}, {smooth}-epoch moving average")
+    for ax in axes[:2]:
+        ax.set_yscale("log")
     # One legend under the panels, so that it covers no curve.
     figure.legend(*axes[2].get_legend_handles_labels(), loc="lower center", ncol=len(histories), fontsize=9,
                   frameon=False)
@@ -3603,6 +3604,9 @@ def plot_lever_intervals(panels):
     return figure
 
 
+METRIC_LABELS = {"val_r2": "validation R²", "val_accuracy": "validation accuracy"}
+
+
 def plot_sweep_effects(table, parameters, metric, title=None):
     """One panel per hyperparameter: the distribution of `metric` over all sweep runs at each of its values."""
     import matplotlib.pyplot as plt
@@ -3619,7 +3623,7 @@ def plot_sweep_effects(table, parameters, metric, title=None):
         sns.boxplot(data=shown, x=name, y=metric, ax=ax, color="#cfe0f3", fliersize=0)
         sns.stripplot(data=shown, x=name, y=metric, ax=ax, size=2.5, alpha=0.5, color="#1f4e79")
         ax.tick_params(axis="x", rotation=30)
-        ax.set(xlabel=name.replace("_", " "), ylabel=metric.replace("_", " "))
+        ax.set(xlabel=name.replace("_", " "), ylabel=METRIC_LABELS.get(metric, metric.replace("_", " ")))
     np.random.set_state(saved_state)
     if title:
         figure.suptitle(title)
@@ -3706,7 +3710,7 @@ def markdown_table(records, columns=None, digits=3, headers=None):
     return "\n".join(lines)
 
 
-OPTIMIZER_NAMES = {"sgd": "plain SGD (one row per step)", "mini_batch_gd": "mini-batch gradient descent",
+OPTIMIZER_NAMES = {"sgd": "plain SGD", "mini_batch_gd": "mini-batch gradient descent",
                    "batch_gd": "full-batch gradient descent", "momentum": "momentum", "adam": "Adam"}
 
 
@@ -3746,11 +3750,15 @@ def listing(items, conjunction="and"):
 
 
 def signed(value, scale=1.0, digits=3):
-    """'+0.038', '−5.0': a difference with its sign and a fixed number of decimals; one too small to show keeps its
-    sign ('−0.0'), and only an exact zero is '0'."""
+    """'+0.038', '−5.0': a difference with its sign and a fixed number of decimals; one that would round to zero
+    gets up to two more decimals ('−0.04', not '−0.0'), and only an exact zero is '0'."""
     value = float(value) * scale
     if value == 0:
         return "0"
+    if not np.isfinite(value):
+        return "—" if value != value else ("+∞" if value > 0 else "−∞")
+    while round(abs(value), digits) == 0 and digits < 5:
+        digits += 1
     return ("+" if value > 0 else "−") + f"{abs(value):.{digits}f}"
 
 
@@ -3802,3 +3810,8 @@ def cite(group, *names):
             runs.append(str(start) if start == previous else f"{start}–{previous}")
             start = line
     return f"original l.{', '.join(runs)}"
+
+
+def cite_span(group, first, last):
+    """The lines from figure `first` to figure `last` of `group`, as one span: 'original l.153–173' (a table)."""
+    return f"original l.{ORIGINAL[group][first][1]}–{ORIGINAL[group][last][1]}"
