@@ -68,7 +68,8 @@ results["summary"] = {
                   "this project": helpers.plus_minus(helpers.find(results["summary_table"], model="MLP")),
                   "baselines on the same folds": "; ".join(
                       f"{row['model']} {helpers.plus_minus(row)}" for row in results["summary_table"][1:]),
-                  "MLP − forest": f"{interval(forest, points=True)}: {verdict(forest, within='within noise')}"}],
+                  "model − baseline": f"MLP − forest {interval(forest, points=True)}: "
+                                      f"{verdict(forest, within='within noise')}"}],
     "finding": f"@TITLE@: the MLP is {verdict(forest, 'ahead of', 'behind', 'within noise of')} a random forest "
                "over all rows."}
 helpers.save_results("@STEM@", results)'''
