@@ -3338,6 +3338,24 @@ def distinct_trainings(sweep, metric, hyperparameters=SWEEP_HYPERPARAMETERS):
 APPLIES = {"batch_size": lambda table: table.optimizer.isin(["mini_batch_gd", "momentum", "adam"])}
 
 
+def subset_comparison(all_rows, model, baseline, rows, metric):
+    """`model` − `baseline` in `metric` on the rows of a subset only (`rows`: a boolean mask over all rows), fold by
+    fold: each fold scores its test rows that lie in the subset, and Nadeau and Bengio's correction uses the subset's
+    share of each fold, as AllRows.compare does for all rows."""
+    rows = np.asarray(rows, bool)
+    score = METRICS[metric] if isinstance(metric, str) else metric
+    kept = [(train, test[rows[test]]) for train, test in all_rows.folds]
+    scores = [np.array([score(all_rows.y[inside], np.asarray(predicted)[rows[test]])
+                        for (_, inside), (_, test), predicted in zip(kept, all_rows.folds,
+                                                                     all_rows.predictions[name])])
+              for name in (model, baseline)]
+    n_train = np.mean([rows[train].sum() for train, _ in kept])
+    n_test = np.mean([len(inside) for _, inside in kept])
+    comparison = fold_comparison(*scores, n_train, n_test)
+    return {"model": model, "baseline": baseline, **comparison,
+            "verdict": verdict(comparison, "above", "below", "within noise")}
+
+
 def _where_it_applies(table, parameter):
     return table[APPLIES[parameter](table)] if parameter in APPLIES else table
 
@@ -3543,13 +3561,22 @@ def plot_effect_curves(histories, loss_name, metric="accuracy", title=None, smoo
     for label, history in histories.items():
         averaged = pd.Series(history[f"val_{metric}"]).rolling(smooth, min_periods=1).mean()
         for ax, values in zip(axes, (history["train_loss"], history["val_loss"], averaged)):
-            ax.plot(history["epoch"], values, label=label, linewidth=1.2)
+            line, = ax.plot(history["epoch"], values, label=label, linewidth=1.2)
+        lowest = int(np.argmin(history["val_loss"]))       # the epoch early stopping would keep
+        axes[1].plot(history["epoch"][lowest], history["val_loss"][lowest], "o", color=line.get_color(), markersize=6,
+                     markeredgecolor="black")
     names = (f"training {loss_name}", f"validation {loss_name}", f"validation {metric}")
     for ax, name in zip(axes, names):
         ax.set(xlabel="epoch", ylabel=name + (" (log scale)" if ax is not axes[2] else ""), title=name)
+    axes[1].set_title(f"validation {loss_name} (dot: its lowest)")
     axes[2].set_title(f"validation {metric}, {smooth}-epoch moving average")
+    from matplotlib.ticker import LogLocator, ScalarFormatter
     for ax in axes[:2]:
         ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(ScalarFormatter())
+        ax.yaxis.set_major_formatter(ScalarFormatter())
+        ax.ticklabel_format(axis="y", style="plain")
     # One legend under the panels, so that it covers no curve.
     figure.legend(*axes[2].get_legend_handles_labels(), loc="lower center", ncol=len(histories), fontsize=9,
                   frameon=False)
@@ -3608,20 +3635,22 @@ METRIC_LABELS = {"val_r2": "validation R²", "val_accuracy": "validation accurac
 
 
 def plot_sweep_effects(table, parameters, metric, title=None):
-    """One panel per hyperparameter: the distribution of `metric` over all sweep runs at each of its values."""
+    """One panel per hyperparameter: the distribution of `metric` at each of its values, over the sweep runs where it
+    applies (the batch size only for optimizers that use one, as hyperparameter_effects counts them)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
     n_rows = -(-len(parameters) // 3)          # three panels a row keeps the figure legible on a page
     figure, axes = plt.subplots(n_rows, min(3, len(parameters)), figsize=(11, 3.3 * n_rows), sharey=True,
                                 squeeze=False)
-    shown = table.assign(**{name: table[name].astype(str) for name in parameters})
     for ax in axes.flat[len(parameters):]:
         ax.axis("off")
     saved_state = np.random.get_state()
     np.random.seed(0)       # seaborn jitters strip points with numpy's global generator: fix it, then restore it
     for ax, name in zip(axes.flat, parameters):
-        sns.boxplot(data=shown, x=name, y=metric, ax=ax, color="#cfe0f3", fliersize=0)
-        sns.stripplot(data=shown, x=name, y=metric, ax=ax, size=2.5, alpha=0.5, color="#1f4e79")
+        applies = _where_it_applies(table, name)           # the batch size: only trainings that use one
+        panel = applies.assign(**{name: applies[name].astype(str)})
+        sns.boxplot(data=panel, x=name, y=metric, ax=ax, color="#cfe0f3", fliersize=0)
+        sns.stripplot(data=panel, x=name, y=metric, ax=ax, size=2.5, alpha=0.5, color="#1f4e79")
         ax.tick_params(axis="x", rotation=30)
         ax.set(xlabel=name.replace("_", " "), ylabel=METRIC_LABELS.get(metric, metric.replace("_", " ")))
     np.random.set_state(saved_state)

@@ -49,7 +49,8 @@ class ReportOutputs(Preprocessor):
             return None
         figure = output.get("metadata", {}).get("report_figure")
         if figure:
-            markdown = f"![{figure['caption']}]({figure['path']})"
+            # The caption follows as its own line; the image's alt text is its label, so the caption is read once.
+            markdown = f"![{figure['caption'].split(' — ')[0]}]({figure['path']})"
         elif "text/markdown" in output.get("data", {}):
             markdown = output.data["text/markdown"]
         else:

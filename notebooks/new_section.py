@@ -87,9 +87,11 @@ def section_notebook(stem, name, title, number):
 
 
 def next_section(folder):
-    """(file number, section number) after the last section notebook: the summary keeps its place at the end."""
-    sections = [path for path in helpers.report_notebooks(folder) if not path.stem.endswith("_summary")]
-    last_file = max((int(path.name[:2]) for path in sections), default=0)
+    """(file number, section number) after the last notebook and the last section: the file takes a number no
+    notebook has (the summary included), and the summary keeps its place at the end whatever its number."""
+    notebooks = helpers.report_notebooks(folder)
+    sections = [path for path in notebooks if not path.stem.endswith("_summary")]
+    last_file = max((int(path.name[:2]) for path in notebooks), default=0)
     headings = [re.match(r"## (\d+) ", cell.source) for path in sections
                 for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown"]
     last_section = max((int(match.group(1)) for match in headings if match), default=1)
@@ -103,10 +105,11 @@ def main(argv, folder=NOTEBOOK_DIR):
     args = parser.parse_args(argv)
     if not re.fullmatch(r"[a-z][a-z0-9_]*", args.name):
         parser.error(f"NAME {args.name!r} must be lower-case letters, digits and underscores, starting with a letter")
+    taken = [path.name for path in folder.glob(f"[0-9][0-9]_{args.name}.ipynb")]
+    if taken:
+        parser.error(f"a section named {args.name!r} exists already ({taken[0]}): choose another NAME")
     file_number, section = next_section(folder)
     path = folder / f"{file_number:02d}_{args.name}.ipynb"
-    if path.exists():
-        parser.error(f"{path} exists already")
     nbformat.write(section_notebook(path.stem, args.name.replace("_", "-"), args.title, section), path)
     print(f"wrote {path.relative_to(folder.parent)}: section {section}, '{args.title}'. Edit it, then run "
           "`make report QUICK=1` to see it in build/quick/report.md.")

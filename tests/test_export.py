@@ -46,7 +46,7 @@ def test_the_report_takes_markdown_and_shown_outputs_only_in_section_order():
     headings = [line for line in report.splitlines() if line.startswith("#")]
     assert headings == ["# Title", "## 2 Wine", "### 2.1 Data", "## 3 Housing", "### 3.1 Data",
                         "### 3.5 Diabetes (from another notebook)", "### 3.6 Hard houses", "## 5 Against the original"]
-    assert "![Figure X — a plot](figures/x.png)" in report and "| a |" in report
+    assert "![Figure X](figures/x.png)" in report and "| a |" in report
     for hidden in ("secret_code", "progress", "notebook title", "iVBOR", "<Markdown>", "```"):
         assert hidden not in report
 

@@ -47,11 +47,13 @@ def test_notebook_runs_in_quick_mode(path, quick_run):
 
 
 def parts(markdown):
-    """{heading: (tables, figures)} of a report or of one notebook's part of it."""
+    """{heading: (tables, figures)} of a report or of one notebook's part of it. A top-level heading is keyed by its
+    title alone: the summary numbers its closing sections after the last section, so an added section renumbers them
+    without changing their shape."""
     found = {}
     for chunk in re.split(r"(?m)^(?=#{1,3} )", markdown):
         if chunk.startswith("#"):
-            heading = chunk.splitlines()[0]
+            heading = re.sub(r"^## \d+ ", "## ", chunk.splitlines()[0])
             found[heading] = (chunk.count("\n|---|"), re.findall(r"!\[[^\]]*\]\(([^)]+)\)", chunk))
     return found
 
@@ -80,20 +82,33 @@ def test_an_added_section_runs_in_quick_mode_and_lands_before_the_closing_sectio
     folder.mkdir()
     for path in NOTEBOOKS:
         (folder / path.name).write_bytes(path.read_bytes())
-    assert new_section.main(["breast_cancer", "Breast cancer"], folder) == 0
-    added = folder / "05_breast_cancer.ipynb"
-    assert "section 5, 'Breast cancer'" in capsys.readouterr().out
+    file_number, number = new_section.next_section(folder)
+    assert new_section.main(["added_check", "Added check"], folder) == 0
+    added = folder / f"{file_number:02d}_added_check.ipynb"
+    assert f"section {number}, 'Added check'" in capsys.readouterr().out
+    summary_path = next(path for path in folder.glob("*_summary.ipynb"))
     order = [path.name for path in helpers.report_notebooks(folder)]
-    assert order[-2:] == ["05_breast_cancer.ipynb", "05_summary.ipynb"]
+    assert order[-2:] == [added.name, summary_path.name]
     monkeypatch.setenv("QUICK", "1")
     monkeypatch.setenv("WANDB_MODE", "disabled")
     monkeypatch.setenv("OUTPUT_DIR", str(tmp_path))
     section = execute.execute_notebook(added, build_dir=tmp_path / "build")
-    summary = execute.execute_notebook(folder / "05_summary.ipynb", build_dir=tmp_path / "build")
+    summary = execute.execute_notebook(summary_path, build_dir=tmp_path / "build")
     report = export.assemble([notebook for name, notebook in executed.items() if not name.endswith("_summary.ipynb")]
                              + [section, summary])
     headings = re.findall(r"(?m)^## .*$", report)
-    assert headings.index("## 5 Breast cancer") < headings.index("## 6 Against the original report")
-    assert headings.index("## 7 Conclusions and limitations") < headings.index("## Appendix: full tables")
-    conclusions = report.split("## 7 Conclusions and limitations")[1]
-    assert "Breast cancer: the MLP is" in conclusions and "Breast cancer: accuracy" in report.split("## 1 ")[0]
+    assert headings.index(f"## {number} Added check") < headings.index(f"## {number + 1} Against the original report")
+    assert headings.index(f"## {number + 2} Conclusions and limitations") < headings.index("## Appendix: full tables")
+    conclusions = report.split(f"## {number + 2} Conclusions and limitations")[1]
+    assert "Added check: the MLP is" in conclusions and "Added check: accuracy" in report.split("## 1 ")[0]
+
+
+def test_a_section_name_in_use_is_refused(tmp_path, capsys):
+    """`make section` twice with one NAME would write two notebooks of one name under two numbers: it refuses."""
+    for path in NOTEBOOKS:
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    assert new_section.main(["twice", "Twice"], tmp_path) == 0
+    with pytest.raises(SystemExit):
+        new_section.main(["twice", "Twice again"], tmp_path)
+    assert "exists already" in capsys.readouterr().err
+    assert len(list(tmp_path.glob("*_twice.ipynb"))) == 1
