@@ -38,6 +38,7 @@ rows = helpers.Rows(data.data, data.target, "classification", preprocess=helpers
 results["data"] = {"rows": len(rows.y), "features": rows.X.shape[1], "positive_rate": float(rows.y.mean())}'''
 
 COMPARE = '''# Every model on the same folds; the MLP chooses its configuration inside each fold (HoldoutSelection).
+# cross_validate_models seeds every model by its fold, so no random_state is needed here.
 candidates = [helpers.mlp_from_config(dict(hidden_layers=layers, activation="relu", optimizer="adam",
                                            learning_rate=0.001, batch_size=32, epochs=30 if QUICK else 300),
                                       patience=20) for layers in ([16], [64])]
