@@ -3570,12 +3570,12 @@ def plot_effect_curves(histories, loss_name, metric="accuracy", title=None, smoo
         ax.set(xlabel="epoch", ylabel=name + (" (log scale)" if ax is not axes[2] else ""), title=name)
     axes[1].set_title(f"validation {loss_name} (dot: its lowest)")
     axes[2].set_title(f"validation {metric}, {smooth}-epoch moving average")
-    from matplotlib.ticker import LogLocator, ScalarFormatter
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
     for ax in axes[:2]:
         ax.set_yscale("log")
         ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-        ax.yaxis.set_minor_formatter(ScalarFormatter())
         ax.yaxis.set_major_formatter(ScalarFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())       # labels on 1, 2 and 5 only: they never overlap
         ax.ticklabel_format(axis="y", style="plain")
     # One legend under the panels, so that it covers no curve.
     figure.legend(*axes[2].get_legend_handles_labels(), loc="lower center", ncol=len(histories), fontsize=9,
@@ -3626,7 +3626,9 @@ def plot_lever_intervals(panels):
     np.atleast_1d(axes)[0].legend([Line2D([], [], color=LEVER_COLOURS[word], linewidth=2) for word in shown],
                                   [names[word] for word in shown], fontsize=7, loc="lower left", ncol=4,
                                   bbox_to_anchor=(0.0, 1.12), frameon=False)
-    np.atleast_1d(axes)[-1].set_xlabel("lever minus the model it changes (95 % interval)", fontsize=8)
+    for ax, (_, as_points) in zip(np.atleast_1d(axes), panels.values()):
+        ax.set_xlabel(f"lever minus the model it changes, {'points' if as_points else 'its unit'} (95 % interval)",
+                      fontsize=7)
     figure.tight_layout()
     return figure
 
@@ -3768,6 +3770,11 @@ def find(records, **conditions):
         if all(record.get(key) == value for key, value in conditions.items()):
             return record
     raise KeyError(f"no row with {conditions} among {len(records)} rows: is the row named as the notebook wrote it?")
+
+
+def share(part, whole, noun):
+    """'all 24 items' when the part is the whole, '16 of the 20 folds' otherwise."""
+    return f"all {number(whole)} {noun}" if part == whole else f"{number(part)} of the {number(whole)} {noun}"
 
 
 def listing(items, conjunction="and"):

@@ -144,7 +144,7 @@ INLINE_MATH = re.compile(r"(?<![\w$])\$(?!\d)((?:[^$\n]|\n(?!\n))+?)\$")    # ma
 STYLE = ("@page{size:A4;margin:1.4cm 1.5cm}"
          "body{font-family:'DejaVu Sans',sans-serif;font-size:9.3pt;max-width:52em;margin:auto;line-height:1.3}"
          "table{border-collapse:collapse;font-size:7pt;margin:0.5em 0;max-width:100%}"
-         "td,th{border:1px solid #bbb;padding:1px 3px;overflow-wrap:anywhere}"
+         "td,th{border:1px solid #bbb;padding:1px 3px;overflow-wrap:break-word}"
          "img{max-width:100%;max-height:5.3cm;display:block;margin:0.3em auto}"
          "h1,h2,h3{page-break-after:avoid;margin:0.7em 0 0.3em}p{margin:0.4em 0}"
          "tr,img{page-break-inside:avoid}")
