@@ -3573,9 +3573,9 @@ def plot_effect_curves(histories, loss_name, metric="accuracy", title=None, smoo
     from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
     for ax in axes[:2]:
         ax.set_yscale("log")
-        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 1.2, 1.5, 2.0, 3.0, 5.0, 7.0)))
         ax.yaxis.set_major_formatter(ScalarFormatter())
-        ax.yaxis.set_minor_formatter(NullFormatter())       # labels on 1, 2 and 5 only: they never overlap
+        ax.yaxis.set_minor_formatter(NullFormatter())       # labelled steps far enough apart not to overlap
         ax.ticklabel_format(axis="y", style="plain")
     # One legend under the panels, so that it covers no curve.
     figure.legend(*axes[2].get_legend_handles_labels(), loc="lower center", ncol=len(histories), fontsize=9,
