@@ -3603,7 +3603,7 @@ def plot_lever_intervals(panels):
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     heights = [len(rows) for rows, _ in panels.values()]
-    figure, axes = plt.subplots(len(panels), 1, figsize=(9, 1.0 + 0.26 * sum(heights) + 0.45 * len(panels)),
+    figure, axes = plt.subplots(len(panels), 1, figsize=(7, 1.0 + 0.3 * sum(heights) + 0.55 * len(panels)),
                                 gridspec_kw={"height_ratios": heights})
     for ax, (title, (rows, as_points)) in zip(np.atleast_1d(axes), panels.items()):
         scale = 100 if as_points else 1
@@ -3613,22 +3613,22 @@ def plot_lever_intervals(panels):
             ax.plot(row["difference"] * scale, position, "o", color=colour, markersize=4)
         ax.axvline(0, color="black", linewidth=0.8)
         labels = ["the combination of section 4.5" if row["lever"].startswith("combination (")
-                  else textwrap.fill(row["lever"], 45) for row in rows]      # the section names its members
-        ax.set_yticks(range(len(rows)), labels, fontsize=7)
+                  else textwrap.fill(row["lever"], 36) for row in rows]      # the section names its members
+        ax.set_yticks(range(len(rows)), labels, fontsize=8)
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.xaxis.set_major_locator(plt.MaxNLocator(7))
-        ax.set_title(title, fontsize=9, loc="left")
-        ax.tick_params(axis="x", labelsize=7)
+        ax.set_title(title, fontsize=9.5, loc="left")
+        ax.tick_params(axis="x", labelsize=8)
     shown = [word for word in LEVER_COLOURS if any(row["verdict"] == word for rows, _ in panels.values()
                                                    for row in rows)]
     names = {"above": "ahead beyond noise", "below": "behind beyond noise", "within noise": "within noise",
              "identical": "identical on every fold"}
     np.atleast_1d(axes)[0].legend([Line2D([], [], color=LEVER_COLOURS[word], linewidth=2) for word in shown],
-                                  [names[word] for word in shown], fontsize=7, loc="lower left", ncol=4,
+                                  [names[word] for word in shown], fontsize=8, loc="lower left", ncol=4,
                                   bbox_to_anchor=(0.0, 1.12), frameon=False)
     for ax, (_, as_points) in zip(np.atleast_1d(axes), panels.values()):
         ax.set_xlabel(f"lever minus the model it changes, {'points' if as_points else 'its unit'} (95 % interval)",
-                      fontsize=7)
+                      fontsize=8)
     figure.tight_layout()
     return figure
 
