@@ -3356,6 +3356,26 @@ def subset_comparison(all_rows, model, baseline, rows, metric):
             "verdict": verdict(comparison, "above", "below", "within noise")}
 
 
+def labels_of_each_id(ids, labels, rows):
+    """For each of `rows`, the set of labels its id carries anywhere in the data: a track's genres."""
+    sets = pd.Series(np.asarray(labels)).groupby(np.asarray(ids)).agg(set)
+    return sets.reindex(np.asarray(ids)[rows]).to_numpy()
+
+
+def any_label_correct(predictions, allowed):
+    """Per prediction set, 1 where a row's prediction is any of its labels (`allowed`: one set per row), else 0."""
+    return np.array([[label in labels for label, labels in zip(predicted, allowed)] for predicted in predictions],
+                    float)
+
+
+def copy_lookup(ids, labels, known_rows, rows, fallback):
+    """For each of `rows`, the label of its copy among `known_rows` (the first row with the same id), else
+    `fallback`'s prediction: the rule a practitioner tries first once rows are known to repeat."""
+    known = pd.Series(np.asarray(labels)[known_rows], index=np.asarray(ids)[known_rows])
+    looked_up = known[~known.index.duplicated()].reindex(np.asarray(ids)[rows]).to_numpy(dtype=object)
+    return np.where(pd.isna(looked_up), np.asarray(fallback, dtype=object), looked_up)
+
+
 def _where_it_applies(table, parameter):
     return table[APPLIES[parameter](table)] if parameter in APPLIES else table
 
