@@ -3583,13 +3583,15 @@ def plot_effect_curves(histories, loss_name, metric="accuracy", title=None, smoo
         for ax, values in zip(axes, (history["train_loss"], history["val_loss"], averaged)):
             line, = ax.plot(history["epoch"], values, label=label, linewidth=1.2)
         lowest = int(np.argmin(history["val_loss"]))       # the epoch early stopping would keep
-        axes[1].plot(history["epoch"][lowest], history["val_loss"][lowest], "o", color=line.get_color(), markersize=6,
-                     markeredgecolor="black")
+        for ax, values in ((axes[1], history["val_loss"]), (axes[2], averaged)):
+            # The same epoch on the accuracy curve: what stopping at the lowest loss would keep.
+            ax.plot(history["epoch"][lowest], values[lowest], "o", color=line.get_color(), markersize=7,
+                    markeredgecolor="black", alpha=0.85)
     names = (f"training {loss_name}", f"validation {loss_name}", f"validation {metric}")
     for ax, name in zip(axes, names):
         ax.set(xlabel="epoch", ylabel=name + (" (log scale)" if ax is not axes[2] else ""), title=name)
     axes[1].set_title(f"validation {loss_name} (dot: its lowest)")
-    axes[2].set_title(f"validation {metric}, {smooth}-epoch moving average")
+    axes[2].set_title(f"validation {metric}, {smooth}-epoch average (dot: at the lowest loss)")
     from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
     for ax in axes[:2]:
         ax.set_yscale("log")
@@ -3598,7 +3600,7 @@ def plot_effect_curves(histories, loss_name, metric="accuracy", title=None, smoo
         ax.yaxis.set_minor_formatter(NullFormatter())       # labelled steps far enough apart not to overlap
         ax.ticklabel_format(axis="y", style="plain")
     # One legend under the panels, so that it covers no curve.
-    figure.legend(*axes[2].get_legend_handles_labels(), loc="lower center", ncol=len(histories), fontsize=9,
+    figure.legend(*axes[2].get_legend_handles_labels(), loc="lower center", ncol=len(histories), fontsize=11,
                   frameon=False)
     if title:
         figure.suptitle(title)
