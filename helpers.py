@@ -3489,10 +3489,10 @@ def curve_summary_over_seeds(curves, metric="accuracy"):
     return summary
 
 
-def decay_epochs(history, fraction=0.9):
-    """The first epoch at which the validation loss has fallen `fraction` of the way from its first value to its
-    minimum: how fast a loss curve decays, comparable between losses of different scales."""
-    losses = np.asarray(history["val_loss"])
+def decay_epochs(history, fraction=0.9, curve="val_loss"):
+    """The first epoch at which a loss curve (the validation loss by default) has fallen `fraction` of the way from
+    its first value to its minimum: how fast it decays, comparable between losses of different scales."""
+    losses = np.asarray(history[curve])
     target = losses[0] - fraction * (losses[0] - losses.min())
     return int(np.argmax(losses <= target) + 1)
 
