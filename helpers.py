@@ -3321,6 +3321,30 @@ def cross_validate_models(models, rows, folds, name, n_jobs=None):
 #     ceiling duplicates set. Below the end of the engine: these read what the engine computed, so changing them
 #     never invalidates a journal.
 # ----------------------------------------------------------------------------------------------------------------
+def grouped_split(rows, seed=0, fractions=(0.8, 0.1, 0.1)):
+    """A Split of classification `rows` that keeps every row of one id in one part (a track listed under several
+    genres), so that no test row has a copy among the training or validation rows; the preprocessing is fitted on
+    the training part. Returns (split, (train_rows, val_rows, test_rows)). Below the engine: the journals key on
+    the arrays it produces, not on this code."""
+    from sklearn.model_selection import GroupShuffleSplit
+    if rows.ids is None or rows.task != "classification":
+        raise ValueError("grouped_split needs classification rows with ids (Rows(..., ids=...)); "
+                         "use make_split for the others")
+    ids, everything = np.asarray(rows.ids), np.arange(len(rows.y))
+    rest, test = next(GroupShuffleSplit(1, test_size=fractions[2], random_state=seed).split(everything, groups=ids))
+    train, val = next(GroupShuffleSplit(1, test_size=fractions[1] / (1 - fractions[2]), random_state=seed)
+                      .split(rest, groups=ids[rest]))
+    parts = (rest[train], rest[val], test)
+    raw = [rows.X.iloc[part] if hasattr(rows.X, "iloc") else rows.X[part] for part in parts]
+    transformer = clone(rows.preprocess).fit(raw[0]) if rows.preprocess is not None else None
+    arrays = [np.asarray(part if transformer is None else transformer.transform(part), dtype=float) for part in raw]
+    names = list(rows.X.columns) if transformer is None else [str(name) for name in transformer.get_feature_names_out()]
+    split = Split(*arrays, *(rows.y[part] for part in parts), names, transformer,
+                  ids={name: ids[part] for name, part in zip(("train", "val", "test"), parts)},
+                  raw=dict(zip(("train", "val", "test"), raw)), label_names=rows.label_names)
+    return split, parts
+
+
 def distinct_trainings(sweep, metric, hyperparameters=SWEEP_HYPERPARAMETERS):
     """One row per distinct training of a sweep table (rows sharing `trained_as` are one training), best `metric`
     first (validation loss breaks ties), with `grid_points`: how many grid points that training stands for."""
@@ -3354,26 +3378,6 @@ def subset_comparison(all_rows, model, baseline, rows, metric):
     comparison = fold_comparison(*scores, n_train, n_test)
     return {"model": model, "baseline": baseline, **comparison,
             "verdict": verdict(comparison, "above", "below", "within noise")}
-
-
-def labels_of_each_id(ids, labels, rows):
-    """For each of `rows`, the set of labels its id carries anywhere in the data: a track's genres."""
-    sets = pd.Series(np.asarray(labels)).groupby(np.asarray(ids)).agg(set)
-    return sets.reindex(np.asarray(ids)[rows]).to_numpy()
-
-
-def any_label_correct(predictions, allowed):
-    """Per prediction set, 1 where a row's prediction is any of its labels (`allowed`: one set per row), else 0."""
-    return np.array([[label in labels for label, labels in zip(predicted, allowed)] for predicted in predictions],
-                    float)
-
-
-def copy_lookup(ids, labels, known_rows, rows, fallback):
-    """For each of `rows`, the label of its copy among `known_rows` (the first row with the same id), else
-    `fallback`'s prediction: the rule a practitioner tries first once rows are known to repeat."""
-    known = pd.Series(np.asarray(labels)[known_rows], index=np.asarray(ids)[known_rows])
-    looked_up = known[~known.index.duplicated()].reindex(np.asarray(ids)[rows]).to_numpy(dtype=object)
-    return np.where(pd.isna(looked_up), np.asarray(fallback, dtype=object), looked_up)
 
 
 def _where_it_applies(table, parameter):

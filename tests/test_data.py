@@ -3,6 +3,8 @@ import hashlib
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import helpers
@@ -129,3 +131,22 @@ def test_loaders_notice_a_truncated_file(tmp_path, monkeypatch, cut, message):
     with pytest.raises(ValueError, match=message.replace("[", "\\[").replace("]", "\\]")
                        + ": it is truncated or not the published file. Fix: run `python data/fetch.py --force`"):
         helpers.load_wine()
+
+
+def test_grouped_split_keeps_each_id_in_one_part():
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 60, size=300).astype(str)            # ids repeat, as tracks listed under several genres
+    X = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a", "b", "c"])
+    rows = helpers.Rows(X, rng.integers(0, 4, size=300), "classification", helpers.standardiser(), ids=ids)
+    split, (train, val, test) = helpers.grouped_split(rows, seed=1)
+    assert sorted(np.concatenate([train, val, test]).tolist()) == list(range(300))
+    parts = [set(ids[part]) for part in (train, val, test)]
+    assert not parts[0] & parts[1] and not parts[0] & parts[2] and not parts[1] & parts[2]
+    assert np.allclose(split.X_train.mean(axis=0), 0)           # standardised on the training part
+    assert np.array_equal(split.ids["test"], ids[test]) and np.array_equal(split.y_val, rows.y[val])
+
+
+def test_grouped_split_refuses_rows_without_ids():
+    rows = helpers.Rows(pd.DataFrame({"a": [1.0, 2.0, 3.0]}), np.array([0, 1, 0]), "classification", None)
+    with pytest.raises(ValueError, match="ids"):
+        helpers.grouped_split(rows)
