@@ -3321,26 +3321,43 @@ def cross_validate_models(models, rows, folds, name, n_jobs=None):
 #     ceiling duplicates set. Below the end of the engine: these read what the engine computed, so changing them
 #     never invalidates a journal.
 # ----------------------------------------------------------------------------------------------------------------
-def grouped_split(rows, seed=0, fractions=(0.8, 0.1, 0.1)):
-    """A Split of classification `rows` that keeps every row of one id in one part (a track listed under several
-    genres), so that no test row has a copy among the training or validation rows; the preprocessing is fitted on
-    the training part. Returns (split, (train_rows, val_rows, test_rows)). Below the engine: the journals key on
-    the arrays it produces, not on this code."""
+def linked_groups(*keys):
+    """One group label per row, joining rows that share any of `keys` (an id, a feature vector's hash): the
+    connected components of the graph linking each row to its keys, so that copies of copies stay together."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    n_rows = len(keys[0])
+    codes = [pd.factorize(np.asarray(key))[0] for key in keys]
+    offsets = np.cumsum([n_rows] + [code.max() + 1 for code in codes])       # key nodes follow the row nodes
+    rows = np.tile(np.arange(n_rows), len(codes))
+    columns = np.concatenate([code + offset for code, offset in zip(codes, offsets[:-1])])
+    graph = coo_matrix((np.ones(len(rows)), (rows, columns)), shape=(offsets[-1], offsets[-1]))
+    return connected_components(graph, directed=False)[1][:n_rows]
+
+
+def grouped_split(rows, seed=0, fractions=(0.8, 0.1, 0.1), groups=None):
+    """A Split of classification `rows` that keeps every row of one group in one part (by default one id: a track
+    listed under several genres), so that no test row has a copy among the training or validation rows; the
+    preprocessing is fitted on the training part. Returns (split, (train_rows, val_rows, test_rows)). Below the
+    engine: the journals key on the arrays it produces, not on this code."""
     from sklearn.model_selection import GroupShuffleSplit
-    if rows.ids is None or rows.task != "classification":
-        raise ValueError("grouped_split needs classification rows with ids (Rows(..., ids=...)); "
+    if rows.task != "classification" or (rows.ids is None and groups is None):
+        raise ValueError("grouped_split needs classification rows with ids (Rows(..., ids=...)) or groups=; "
                          "use make_split for the others")
-    ids, everything = np.asarray(rows.ids), np.arange(len(rows.y))
-    rest, test = next(GroupShuffleSplit(1, test_size=fractions[2], random_state=seed).split(everything, groups=ids))
+    groups = np.asarray(rows.ids if groups is None else groups)
+    if len(groups) != len(rows.y):
+        raise ValueError(f"groups has {len(groups)} entries for {len(rows.y)} rows; give one group per row")
+    ids, everything = (None if rows.ids is None else np.asarray(rows.ids)), np.arange(len(rows.y))
+    rest, test = next(GroupShuffleSplit(1, test_size=fractions[2], random_state=seed).split(everything, groups=groups))
     train, val = next(GroupShuffleSplit(1, test_size=fractions[1] / (1 - fractions[2]), random_state=seed)
-                      .split(rest, groups=ids[rest]))
+                      .split(rest, groups=groups[rest]))
     parts = (rest[train], rest[val], test)
     raw = [rows.X.iloc[part] if hasattr(rows.X, "iloc") else rows.X[part] for part in parts]
     transformer = clone(rows.preprocess).fit(raw[0]) if rows.preprocess is not None else None
     arrays = [np.asarray(part if transformer is None else transformer.transform(part), dtype=float) for part in raw]
     names = list(rows.X.columns) if transformer is None else [str(name) for name in transformer.get_feature_names_out()]
     split = Split(*arrays, *(rows.y[part] for part in parts), names, transformer,
-                  ids={name: ids[part] for name, part in zip(("train", "val", "test"), parts)},
+                  ids=None if ids is None else {name: ids[part] for name, part in zip(("train", "val", "test"), parts)},
                   raw=dict(zip(("train", "val", "test"), raw)), label_names=rows.label_names)
     return split, parts
 

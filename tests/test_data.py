@@ -150,3 +150,22 @@ def test_grouped_split_refuses_rows_without_ids():
     rows = helpers.Rows(pd.DataFrame({"a": [1.0, 2.0, 3.0]}), np.array([0, 1, 0]), "classification", None)
     with pytest.raises(ValueError, match="ids"):
         helpers.grouped_split(rows)
+
+
+def test_grouped_split_by_given_groups_keeps_identical_rows_together():
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame(rng.integers(0, 5, size=(200, 2)).astype(float), columns=["a", "b"])   # many identical rows
+    rows = helpers.Rows(X, rng.integers(0, 3, size=200), "classification", helpers.standardiser())
+    groups = helpers.identical_rows(X.to_numpy())
+    split, parts = helpers.grouped_split(rows, groups=groups)
+    seen = [set(groups[part]) for part in parts]
+    assert not seen[0] & seen[2] and not seen[1] & seen[2] and split.ids is None
+    with pytest.raises(ValueError, match="one group per row"):
+        helpers.grouped_split(rows, groups=groups[:-1])
+
+
+def test_linked_groups_join_rows_through_any_shared_key():
+    ids = np.array(["a", "a", "b", "c", "d"])
+    features = np.array([1, 2, 2, 3, 4])          # row 2 shares features with row 1, which shares an id with row 0
+    groups = helpers.linked_groups(ids, features)
+    assert groups[0] == groups[1] == groups[2] and len({groups[0], groups[3], groups[4]}) == 3
