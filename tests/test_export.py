@@ -1,5 +1,6 @@
 """notebooks/export.py: report.md assembled from executed notebooks, as the reader sees them."""
 import os
+import re
 
 import nbformat
 import pytest
@@ -125,3 +126,12 @@ def test_browsers_are_found_under_their_usual_names(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     assert export.find_browser() == str(fake)
 
+
+
+def test_no_formula_of_the_report_is_taken_for_money():
+    """The export reads '$' before a digit as money ($1000s), so a formula must not start with a digit: '$1/J$' and
+    '$1 - a$' were printed raw in the PDF. Every '$' of report.md is money or begins a formula the export converts."""
+    export = load_script("notebooks/export.py")
+    report = (PROJECT_DIR / "report.md").read_text(encoding="utf-8")
+    leftover = export.INLINE_MATH.sub("", report)
+    assert not re.findall(r"\$(?!1000s)\d", leftover), "a formula starts with a digit; write it as $\\frac{1}{J}$ or $(1 - a)$"
