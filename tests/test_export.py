@@ -134,4 +134,5 @@ def test_no_formula_of_the_report_is_taken_for_money():
     export = load_script("notebooks/export.py")
     report = (PROJECT_DIR / "report.md").read_text(encoding="utf-8")
     leftover = export.INLINE_MATH.sub("", report)
-    assert not re.findall(r"\$(?!1000s)\d", leftover), "a formula starts with a digit; write it as $\\frac{1}{J}$ or $(1 - a)$"
+    assert not re.findall(r"\$(?!1000s)\d", leftover), \
+        "a formula starts with a digit; write it as $\\frac{1}{J}$ or $(1 - a)$"
