@@ -3317,9 +3317,9 @@ def cross_validate_models(models, rows, folds, name, n_jobs=None):
 
 # === end of the engine === (everything above computes results and keys the caches; code_fingerprint)
 # ----------------------------------------------------------------------------------------------------------------
-# 16. Reading results: the sweep's effects and the original's claims checked on it, the curves' summaries, the
-#     ceiling duplicates set. Below the end of the engine: these read what the engine computed, so changing them
-#     never invalidates a journal.
+# 16. Reading results: a split that keeps linked rows together, the sweep's effects and the original's claims
+#     checked on it, the curves' summaries, the ceiling duplicates set. Below the end of the engine: these read what
+#     the engine computed, or feed it arrays the journals key on, so changing them never invalidates a journal.
 # ----------------------------------------------------------------------------------------------------------------
 def linked_groups(*keys):
     """One group label per row, joining rows that share any of `keys` (an id, a feature vector's hash): the
