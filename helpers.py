@@ -3680,8 +3680,9 @@ METRIC_LABELS = {"val_r2": "validation R²", "val_accuracy": "validation accurac
 
 
 def plot_sweep_effects(table, parameters, metric, title=None):
-    """One panel per hyperparameter: the distribution of `metric` at each of its values, over the sweep runs where it
-    applies (the batch size only for optimizers that use one, as hyperparameter_effects counts them)."""
+    """One panel per hyperparameter: the distribution of `metric` at each of its values, best median first, over the
+    sweep runs where it applies (the batch size only for optimizers that use one, as hyperparameter_effects counts
+    them)."""
     import matplotlib.pyplot as plt
     import seaborn as sns
     n_rows = -(-len(parameters) // 3)          # three panels a row keeps the figure legible on a page
@@ -3694,8 +3695,9 @@ def plot_sweep_effects(table, parameters, metric, title=None):
     for ax, name in zip(axes.flat, parameters):
         applies = _where_it_applies(table, name)           # the batch size: only trainings that use one
         panel = applies.assign(**{name: applies[name].astype(str)})
-        sns.boxplot(data=panel, x=name, y=metric, ax=ax, color="#cfe0f3", fliersize=0)
-        sns.stripplot(data=panel, x=name, y=metric, ax=ax, size=2.5, alpha=0.5, color="#1f4e79")
+        order = list(panel.groupby(name)[metric].median().sort_values(ascending=False).index)   # best median first
+        sns.boxplot(data=panel, x=name, y=metric, ax=ax, order=order, color="#cfe0f3", fliersize=0)
+        sns.stripplot(data=panel, x=name, y=metric, ax=ax, order=order, size=2.5, alpha=0.5, color="#1f4e79")
         ax.tick_params(axis="x", rotation=30)
         ax.set(xlabel=name.replace("_", " "), ylabel=METRIC_LABELS.get(metric, metric.replace("_", " ")))
     np.random.set_state(saved_state)
