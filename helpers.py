@@ -3659,7 +3659,7 @@ def plot_lever_intervals(panels):
                   else textwrap.fill(row["lever"], 36) for row in rows]      # the section names its members
         ax.set_yticks(range(len(rows)), labels, fontsize=8)
         ax.set_ylim(len(rows) - 0.5, -0.5)
-        ax.xaxis.set_major_locator(plt.MaxNLocator(7))
+        ax.xaxis.set_major_locator(plt.MaxNLocator(7, steps=[1, 2, 2.5, 5, 10]))     # round ticks: 0.5, not 0.8
         ax.set_title(title, fontsize=9.5, loc="left")
         ax.tick_params(axis="x", labelsize=8)
     shown = [word for word in LEVER_COLOURS if any(row["verdict"] == word for rows, _ in panels.values()
@@ -3669,9 +3669,9 @@ def plot_lever_intervals(panels):
     np.atleast_1d(axes)[0].legend([Line2D([], [], color=LEVER_COLOURS[word], linewidth=2) for word in shown],
                                   [names[word] for word in shown], fontsize=8, loc="lower left", ncol=4,
                                   bbox_to_anchor=(0.0, 1.12), frameon=False)
-    for ax, (_, as_points) in zip(np.atleast_1d(axes), panels.values()):
-        ax.set_xlabel(f"lever minus the model it changes, {'points' if as_points else 'its unit'} (95 % interval)",
-                      fontsize=8)
+    for ax, title in zip(np.atleast_1d(axes), panels):
+        unit = title.split(": ", 1)[-1]                # 'wine: accuracy, points' → 'accuracy, points'
+        ax.set_xlabel(f"lever minus the model it changes, {unit} (95 % interval)", fontsize=8)
     figure.tight_layout()
     return figure
 
@@ -3679,10 +3679,11 @@ def plot_lever_intervals(panels):
 METRIC_LABELS = {"val_r2": "validation R²", "val_accuracy": "validation accuracy"}
 
 
-def plot_sweep_effects(table, parameters, metric, title=None):
+def plot_sweep_effects(table, parameters, metric, title=None, everything=None):
     """One panel per hyperparameter: the distribution of `metric` at each of its values, best median first, over the
     sweep runs where it applies (the batch size only for optimizers that use one, as hyperparameter_effects counts
-    them)."""
+    them). With `everything`, the trainings `table` was drawn from, each value is labelled 'n of m': how many of its
+    trainings the panel shows."""
     import matplotlib.pyplot as plt
     import seaborn as sns
     n_rows = -(-len(parameters) // 3)          # three panels a row keeps the figure legible on a page
@@ -3698,7 +3699,13 @@ def plot_sweep_effects(table, parameters, metric, title=None):
         order = list(panel.groupby(name)[metric].median().sort_values(ascending=False).index)   # best median first
         sns.boxplot(data=panel, x=name, y=metric, ax=ax, order=order, color="#cfe0f3", fliersize=0)
         sns.stripplot(data=panel, x=name, y=metric, ax=ax, order=order, size=2.5, alpha=0.5, color="#1f4e79")
-        ax.tick_params(axis="x", rotation=30)
+        if everything is None:
+            ax.tick_params(axis="x", rotation=30)
+        else:
+            shown, totals = (part[name].astype(str).value_counts()
+                             for part in (panel, _where_it_applies(everything, name)))
+            ax.set_xticks(range(len(order)), [f"{value}\n{shown[value]} of {totals[value]}" for value in order],
+                          fontsize=9)
         ax.set(xlabel=name.replace("_", " "), ylabel=METRIC_LABELS.get(metric, metric.replace("_", " ")))
     np.random.set_state(saved_state)
     if title:

@@ -121,3 +121,16 @@ def test_a_shorter_budget_reuses_a_longer_run_only_when_that_stopped_in_time():
     assert sorted(trained) == [("fast", 200), ("slow", 100), ("slow", 200)]   # fast/100 = fast/200 stopped at 40
     assert list(table.trained_as) == [1, 1, 2, 3]
     assert list(table.epochs) == [100, 200, 100, 200] and list(table.epochs_run) == [40, 40, 100, 150]
+
+
+def test_the_sweep_figure_orders_values_by_median_and_counts_what_it_leaves_out():
+    import matplotlib
+    matplotlib.use("Agg")
+    import pandas as pd
+    everything = pd.DataFrame({"hidden_layers": [[64], [64], [32, 32], [32, 32]], "learning_rate": 0.01,
+                               "activation": "relu", "optimizer": ["sgd", "sgd", "batch_gd", "batch_gd"],
+                               "batch_size": 32, "epochs": 100, "val_r2": [0.5, -0.2, 0.9, 0.8]})
+    learned = everything[everything.val_r2 > 0]
+    figure = helpers.plot_sweep_effects(learned, ["hidden_layers", "optimizer"], "val_r2", everything=everything)
+    labels = [[tick.get_text() for tick in ax.get_xticklabels()] for ax in figure.axes[:2]]
+    assert labels == [["[32, 32]\n2 of 2", "[64]\n1 of 2"], ["batch_gd\n2 of 2", "sgd\n1 of 2"]]
