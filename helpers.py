@@ -3867,6 +3867,15 @@ def verdict(comparison, above="above", below="below", within="within noise of"):
     return within
 
 
+def reversed_comparison(comparison):
+    """The same comparison read the other way, baseline − model: names swap, the difference and interval change sign."""
+    flipped = {"above": "below", "below": "above"}
+    return {**comparison, "model": comparison["baseline"], "baseline": comparison["model"],
+            "difference": -comparison["difference"], "low": -comparison["high"], "high": -comparison["low"],
+            **({"verdict": flipped.get(comparison["verdict"], comparison["verdict"])}
+               if "verdict" in comparison else {})}
+
+
 def comparison_rows(comparisons, points=False, digits=3):
     """Records for a table of comparisons (model − baseline): the pair, the difference, its 95 % interval and the
     verdict, so that prose need not repeat them."""

@@ -184,3 +184,12 @@ def test_markdown_table_prints_whole_columns_as_integers_and_seconds_with_one_de
     table = helpers.markdown_table([{"n": 3.0, "score": 0.51234, "fit seconds": 12.345},
                                     {"n": 4.0, "score": 0.5, "fit seconds": 1.0}])
     assert table.splitlines()[2:] == ["| 3 | 0.512 | 12.3 |", "| 4 | 0.500 | 1.0 |"]
+
+
+def test_a_reversed_comparison_swaps_the_names_and_the_signs():
+    comparison = {"model": "BCE", "baseline": "MSE", "difference": 0.008, "low": -0.015, "high": 0.031,
+                  "verdict": "within noise"}
+    reversed_ = helpers.reversed_comparison(comparison)
+    assert (reversed_["model"], reversed_["baseline"]) == ("MSE", "BCE")
+    assert (reversed_["difference"], reversed_["low"], reversed_["high"]) == (-0.008, -0.031, 0.015)
+    assert helpers.reversed_comparison({**comparison, "low": 0.001, "verdict": "above"})["verdict"] == "below"
