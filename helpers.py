@@ -3646,7 +3646,7 @@ def plot_lever_intervals(panels):
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
     heights = [len(rows) for rows, _ in panels.values()]
-    figure, axes = plt.subplots(len(panels), 1, figsize=(7, 1.0 + 0.3 * sum(heights) + 0.55 * len(panels)),
+    figure, axes = plt.subplots(len(panels), 1, figsize=(7, 1.0 + 0.26 * sum(heights) + 0.55 * len(panels)),
                                 gridspec_kw={"height_ratios": heights})
     for ax, (title, (rows, as_points)) in zip(np.atleast_1d(axes), panels.items()):
         scale = 100 if as_points else 1
