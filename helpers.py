@@ -3640,15 +3640,21 @@ LEVER_COLOURS = {"above": "#2e7d32", "below": "#c62828", "within noise": "#75757
 
 
 def plot_lever_intervals(panels):
-    """One panel per data set: each lever's mean difference from the model it changes (dot) and its 95 % corrected
-    interval (bar), coloured by the noise rule's verdict; the zero line is 'no change'."""
+    """One panel per data set, two panels a row (the report caps a figure's height, so a wide figure reads larger):
+    each lever's mean difference from the model it changes (dot) and its 95 % corrected interval (bar), coloured by
+    the noise rule's verdict; the zero line is 'no change'."""
     import textwrap
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
+    columns = min(2, len(panels))
     heights = [len(rows) for rows, _ in panels.values()]
-    figure, axes = plt.subplots(len(panels), 1, figsize=(7, 1.0 + 0.26 * sum(heights) + 0.55 * len(panels)),
-                                gridspec_kw={"height_ratios": heights})
-    for ax, (title, (rows, as_points)) in zip(np.atleast_1d(axes), panels.items()):
+    row_heights = [max(heights[start:start + columns]) for start in range(0, len(heights), columns)]
+    figure, axes = plt.subplots(len(row_heights), columns, figsize=(6.5 * columns, 1.2 + 0.3 * sum(row_heights)
+                                                                    + 0.7 * len(row_heights)),
+                                gridspec_kw={"height_ratios": row_heights}, squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    for ax, (title, (rows, as_points)) in zip(axes.flat, panels.items()):
         scale = 100 if as_points else 1
         for position, row in enumerate(rows):
             colour = LEVER_COLOURS[row["verdict"]]
@@ -3657,22 +3663,20 @@ def plot_lever_intervals(panels):
         ax.axvline(0, color="black", linewidth=0.8)
         labels = ["the combination of section 4.5" if row["lever"].startswith("combination (")
                   else textwrap.fill(row["lever"], 36) for row in rows]      # the section names its members
-        ax.set_yticks(range(len(rows)), labels, fontsize=8)
+        ax.set_yticks(range(len(rows)), labels, fontsize=9)
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.xaxis.set_major_locator(plt.MaxNLocator(7, steps=[1, 2, 2.5, 5, 10]))     # round ticks: 0.5, not 0.8
-        ax.set_title(title, fontsize=9.5, loc="left")
-        ax.tick_params(axis="x", labelsize=8)
+        ax.set_title(title, fontsize=10.5, loc="left")
+        ax.tick_params(axis="x", labelsize=9)
+        unit = title.split(": ", 1)[-1]                # 'wine: accuracy, points' → 'accuracy, points'
+        ax.set_xlabel(f"lever minus the model it changes, {unit} (95 % interval)", fontsize=9)
     shown = [word for word in LEVER_COLOURS if any(row["verdict"] == word for rows, _ in panels.values()
                                                    for row in rows)]
     names = {"above": "ahead beyond noise", "below": "behind beyond noise", "within noise": "within noise",
              "identical": "identical on every fold"}
-    np.atleast_1d(axes)[0].legend([Line2D([], [], color=LEVER_COLOURS[word], linewidth=2) for word in shown],
-                                  [names[word] for word in shown], fontsize=8, loc="lower left", ncol=4,
-                                  bbox_to_anchor=(0.0, 1.12), frameon=False)
-    for ax, title in zip(np.atleast_1d(axes), panels):
-        unit = title.split(": ", 1)[-1]                # 'wine: accuracy, points' → 'accuracy, points'
-        ax.set_xlabel(f"lever minus the model it changes, {unit} (95 % interval)", fontsize=8)
-    figure.tight_layout()
+    figure.legend([Line2D([], [], color=LEVER_COLOURS[word], linewidth=2) for word in shown],
+                  [names[word] for word in shown], fontsize=10, loc="upper center", ncol=4, frameon=False)
+    figure.tight_layout(rect=(0, 0, 1, 0.95))
     return figure
 
 

@@ -134,3 +134,17 @@ def test_the_sweep_figure_orders_values_by_median_and_counts_what_it_leaves_out(
     figure = helpers.plot_sweep_effects(learned, ["hidden_layers", "optimizer"], "val_r2", everything=everything)
     labels = [[tick.get_text() for tick in ax.get_xticklabels()] for ax in figure.axes[:2]]
     assert labels == [["[32, 32]\n2 of 2", "[64]\n1 of 2"], ["batch_gd\n2 of 2", "sgd\n1 of 2"]]
+
+
+def test_the_lever_figure_sets_two_panels_a_row_each_in_its_unit():
+    import matplotlib
+    matplotlib.use("Agg")
+    row = {"lever": "step schedule", "difference": 0.01, "low": -0.01, "high": 0.03, "verdict": "within noise"}
+    panels = {"wine: accuracy, points": ([row], True), "housing: R²": ([row, row], False),
+              "diabetes: accuracy, points": ([row], True)}
+    figure = helpers.plot_lever_intervals(panels)
+    shown = [ax for ax in figure.axes if ax.axison]
+    assert len(figure.axes) == 4 and len(shown) == 3
+    assert [ax.get_xlabel().split(", ", 1)[1] for ax in shown] == ["accuracy, points (95 % interval)",
+                                                                   "R² (95 % interval)",
+                                                                   "accuracy, points (95 % interval)"]
