@@ -3379,6 +3379,27 @@ def distinct_trainings(sweep, metric, hyperparameters=SWEEP_HYPERPARAMETERS):
 APPLIES = {"batch_size": lambda table: table.optimizer.isin(["mini_batch_gd", "momentum", "adam"])}
 
 
+def clustered_interval(model_scores, baseline_scores, clusters, over, confidence=0.95):
+    """seeds_and_rows_interval with the rows of a cluster (a track and its copies) as one unit: the rows part is the
+    cluster-robust variance of the mean, C/(C−1) · Σ_c (Σ_{i∈c} (d_i − d̄))² / N² over C clusters of N rows (with one
+    row per cluster, var(d)/N as before), so that rows whose predictions move together do not narrow the interval."""
+    from scipy import stats
+    differences = np.atleast_2d(np.asarray(model_scores, float)) - np.asarray(baseline_scores, float)
+    seeds, n_rows = differences.shape
+    mean = float(differences.mean())
+    cluster = np.unique(np.asarray(clusters), return_inverse=True)[1].ravel()
+    if len(cluster) != n_rows:
+        raise ValueError(f"clusters has {len(cluster)} labels for {n_rows} rows; give one label per scored row.")
+    n_clusters = int(cluster.max()) + 1
+    sums = np.bincount(cluster, weights=differences.mean(axis=0) - mean, minlength=n_clusters)
+    rows_part = n_clusters / (n_clusters - 1) * float(np.sum(sums ** 2)) / n_rows ** 2
+    seeds_part = differences.mean(axis=1).var(ddof=1) / seeds if seeds > 1 else 0.0
+    freedom = (rows_part + seeds_part) ** 2 / (rows_part ** 2 / (n_clusters - 1)
+                                               + (seeds_part ** 2 / (seeds - 1) if seeds > 1 else 0.0))
+    margin = float(stats.t.ppf(0.5 + confidence / 2, freedom) * np.sqrt(rows_part + seeds_part))
+    return {"difference": mean, "low": mean - margin, "high": mean + margin, "over": over}
+
+
 def subset_comparison(all_rows, model, baseline, rows, metric):
     """`model` − `baseline` in `metric` on the rows of a subset only (`rows`: a boolean mask over all rows), fold by
     fold: each fold scores its test rows that lie in the subset, and Nadeau and Bengio's correction uses the subset's
@@ -3415,16 +3436,26 @@ def hyperparameter_effects(table, hyperparameters, metric):
     return rows
 
 
-def paired_effect(table, parameter, value_a, value_b, metric, others):
+def paired_effect(table, parameter, value_a, value_b, metric, others, fold_sizes=None):
     """Mean `metric` with `parameter` = value_a minus value_b, paired over trainings equal in every hyperparameter
-    of `others` (a training that stands for several values of `others` counts once), with its t-interval."""
+    of `others` (a training that stands for several values of `others` counts once), with its t-interval. With
+    `fold_sizes` = (training rows, test rows) the table holds one row per training and cross-validation fold
+    (column 'fold'): the pairs' mean difference is taken fold by fold and the interval is Nadeau and Bengio's over
+    the folds, since every pair shares each fold's rows."""
+    by_fold = fold_sizes is not None
     keyed = table.assign(**{name: table[name].map(json.dumps) for name in [parameter, *others]})
-    cells = keyed.pivot_table(index=others, columns=parameter, values=metric, aggfunc="mean")
+    cells = keyed.pivot_table(index=[*others, "fold"] if by_fold else others, columns=parameter, values=metric,
+                              aggfunc="mean")
     if json.dumps(value_a) not in cells or json.dumps(value_b) not in cells:
         return {"difference": np.nan, "low": -np.inf, "high": np.inf, "over": "not both in this grid"}
     pairs = cells[[json.dumps(value_a), json.dumps(value_b)]].dropna()
     differences = pairs[json.dumps(value_a)] - pairs[json.dumps(value_b)]
-    return paired_interval(differences, f"{len(differences)} matched trainings")
+    if not by_fold:
+        return paired_interval(differences, f"{len(differences)} matched trainings")
+    per_fold = differences.groupby(level="fold").mean()
+    n_train, n_test = fold_sizes
+    return paired_interval(per_fold, f"{len(differences) // len(per_fold)} matched trainings, {len(per_fold)} folds, "
+                                     "corrected", 1 / len(per_fold) + n_test / n_train)
 
 
 def effect_comparisons(table, hyperparameters, metric):
@@ -3451,16 +3482,19 @@ def value_label(value):
     return "[" + ", ".join(map(str, value)) + "]" if isinstance(value, list) else str(value)
 
 
-def claim_comparisons(table, parameter, claimed, alternatives, metric, hyperparameters=SWEEP_HYPERPARAMETERS):
+def claim_comparisons(table, parameter, claimed, alternatives, metric, hyperparameters=SWEEP_HYPERPARAMETERS,
+                      fold_sizes=None):
     """Paired comparisons of `claimed` against each alternative value of `parameter` (labelled 'a − b')."""
     rows = _where_it_applies(table, parameter)
     others = [name for name in hyperparameters if name != parameter]
     return [{"label": f"{value_label(claimed)} − {value_label(alternative)}",
-             **paired_effect(rows, parameter, claimed, alternative, metric, others)} for alternative in alternatives]
+             **paired_effect(rows, parameter, claimed, alternative, metric, others, fold_sizes)}
+            for alternative in alternatives]
 
 
-def housing_claim_checks(table, claims, metric="val_r2", hyperparameters=SWEEP_HYPERPARAMETERS):
-    """The original's section 3.3 claims (original_figures.json) as lists of paired comparisons on our sweep."""
+def housing_claim_checks(table, claims, metric="val_r2", hyperparameters=SWEEP_HYPERPARAMETERS, fold_sizes=None):
+    """The original's section 3.3 claims (original_figures.json) as lists of paired comparisons on our sweep; with
+    `fold_sizes`, on a table of one row per training and fold (paired_effect)."""
     values = {name: list(dict.fromkeys(table[name].map(json.dumps))) for name in hyperparameters}
     others_than = {name: [json.loads(value) for value in values[name]] for name in hyperparameters}
     depths = table.assign(depth=table.hidden_layers.map(len))
@@ -3470,18 +3504,20 @@ def housing_claim_checks(table, claims, metric="val_r2", hyperparameters=SWEEP_H
         {"claim": f"best optimizer {claims['best_optimizer']}",
          "comparisons": claim_comparisons(table, "optimizer", claims["best_optimizer"],
                                           [value for value in others_than["optimizer"]
-                                           if value != claims["best_optimizer"]], metric, hyperparameters)},
+                                           if value != claims["best_optimizer"]], metric, hyperparameters,
+                                          fold_sizes)},
         {"claim": f"{listing(claims['activations_better_than_tanh'])} above tanh",
          "comparisons": [comparison for name in claims["activations_better_than_tanh"]
                          for comparison in claim_comparisons(table, "activation", name, ["tanh"], metric,
-                                                             hyperparameters)]},
+                                                             hyperparameters, fold_sizes)]},
         {"claim": f"best learning rate {claims['best_learning_rate']}",
          "comparisons": claim_comparisons(table, "learning_rate", claims["best_learning_rate"],
                                           [value for value in others_than["learning_rate"]
-                                           if value != claims["best_learning_rate"]], metric, hyperparameters)},
+                                           if value != claims["best_learning_rate"]], metric, hyperparameters,
+                                          fold_sizes)},
         {"claim": f"depth order {' > '.join(map(str, order))} layers",
          "comparisons": [{"label": f"{deeper} − {shallower} hidden layers",
-                          **paired_effect(depths, "depth", deeper, shallower, metric, depth_others)}
+                          **paired_effect(depths, "depth", deeper, shallower, metric, depth_others, fold_sizes)}
                          for deeper, shallower in zip(order, order[1:])]}]
 
 

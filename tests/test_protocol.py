@@ -1,5 +1,6 @@
 """The protocol: one fixed test part per data set, seeds that vary only the rest, and the statistics of section 1."""
 import numpy as np
+import pytest
 import pandas as pd
 import helpers
 
@@ -56,3 +57,41 @@ def test_identical_rows_hash_alike():
 def test_decay_epochs_is_where_the_loss_has_fallen_most_of_the_way():
     history = {"val_loss": [1.0, 0.6, 0.3, 0.15, 0.1, 0.12]}
     assert helpers.decay_epochs(history, 0.9) == 4          # 1 − 0.9·(1 − 0.1) = 0.19, first reached by 0.15
+
+
+def test_a_claim_over_folds_averages_its_pairs_fold_by_fold_and_corrects_for_overlap():
+    # Two pairs of trainings (depth 1 and 2 for each activation), three folds: the claim's difference per fold is the
+    # mean over the pairs, and the interval is Nadeau and Bengio's over the folds, not a t over pairs × folds.
+    rows = []
+    for activation, offset in (("relu", 0.0), ("tanh", 0.1)):
+        for fold, (deep, shallow) in enumerate([(0.5, 0.4), (0.6, 0.3), (0.7, 0.5)]):
+            rows += [{"hidden_layers": [8, 8], "activation": activation, "fold": fold, "r2": deep + offset},
+                     {"hidden_layers": [8], "activation": activation, "fold": fold, "r2": shallow}]
+    table = pd.DataFrame(rows)
+    result = helpers.paired_effect(table, "hidden_layers", [8, 8], [8], "r2", ["activation"], fold_sizes=(90, 10))
+    per_fold = np.array([0.1, 0.3, 0.2]) + 0.05
+    expected = helpers.paired_interval(per_fold, "", 1 / 3 + 10 / 90)
+    assert np.isclose(result["difference"], expected["difference"])
+    assert np.isclose(result["low"], expected["low"]) and np.isclose(result["high"], expected["high"])
+    assert result["over"].startswith("2 matched trainings, 3 folds")
+    # Without fold sizes every (pair, fold) cell would count as a training: the table has no such reading here.
+    unfolded = helpers.paired_effect(table.drop(columns="fold"), "hidden_layers", [8, 8], [8], "r2", ["activation"])
+    assert unfolded["over"] == "2 matched trainings"
+
+
+def test_a_clustered_interval_matches_the_row_interval_for_singletons_and_widens_for_copies():
+    rng = np.random.default_rng(0)
+    model, baseline = rng.random((3, 200)) < 0.6, rng.random(200) < 0.5
+    singletons = helpers.clustered_interval(model, baseline, np.arange(200), "")
+    rows = helpers.seeds_and_rows_interval(model, baseline, "")
+    assert np.allclose([singletons["low"], singletons["high"]], [rows["low"], rows["high"]])
+    # Every row scored twice (a track listed under two genres, predicted alike): as rows the interval narrows by
+    # about √2; as clusters it stays where one copy of each put it.
+    doubled = helpers.seeds_and_rows_interval(np.repeat(model, 2, axis=1), np.repeat(baseline, 2), "")
+    clustered = helpers.clustered_interval(np.repeat(model, 2, axis=1), np.repeat(baseline, 2),
+                                           np.repeat(np.arange(200), 2), "")
+    width = lambda interval: interval["high"] - interval["low"]
+    assert width(doubled) < 0.8 * width(rows)
+    assert abs(width(clustered) - width(rows)) < 0.02 * width(rows)
+    with pytest.raises(ValueError, match="one label per scored row"):
+        helpers.clustered_interval(model, baseline, np.arange(10), "")
