@@ -3400,6 +3400,18 @@ def clustered_interval(model_scores, baseline_scores, clusters, over, confidence
     return {"difference": mean, "low": mean - margin, "high": mean + margin, "over": over}
 
 
+def thinned_folds(y, folds, label, as_many_as):
+    """`folds` with each training part's rows of class `label` cut to as many as class `as_many_as` has there (a draw
+    seeded by the fold's index); test parts unchanged: a common class made rare, to see what rarity alone costs."""
+    thinned = []
+    for seed, (train, test) in enumerate(folds):
+        labels = np.asarray(y)[train]
+        size = min((labels == as_many_as).sum(), (labels == label).sum())
+        kept = np.random.default_rng(seed).choice(train[labels == label], size, replace=False)
+        thinned.append((np.sort(np.concatenate([train[labels != label], kept])), test))
+    return thinned
+
+
 def subset_comparison(all_rows, model, baseline, rows, metric):
     """`model` − `baseline` in `metric` on the rows of a subset only (`rows`: a boolean mask over all rows), fold by
     fold: each fold scores its test rows that lie in the subset, and Nadeau and Bengio's correction uses the subset's

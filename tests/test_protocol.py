@@ -95,3 +95,15 @@ def test_a_clustered_interval_matches_the_row_interval_for_singletons_and_widens
     assert abs(width(clustered) - width(rows)) < 0.02 * width(rows)
     with pytest.raises(ValueError, match="one label per scored row"):
         helpers.clustered_interval(model, baseline, np.arange(10), "")
+
+
+def test_thinned_folds_cut_one_class_to_another_s_count_and_keep_the_test_parts():
+    y = np.array([0] * 30 + [1] * 5 + [2] * 15)
+    folds = [(np.arange(0, 40), np.arange(40, 50)), (np.arange(10, 50), np.arange(0, 10))]
+    thinned = helpers.thinned_folds(y, folds, label=0, as_many_as=1)
+    for (train, test), (kept, same_test) in zip(folds, thinned):
+        assert np.array_equal(test, same_test)
+        assert np.sum(y[kept] == 0) == np.sum(y[train] == 1)            # class 0 cut to class 1's count
+        assert np.array_equal(kept[y[kept] != 0], train[y[train] != 0])   # every other row kept
+        assert set(kept) <= set(train)
+    assert np.array_equal(thinned[0][0], helpers.thinned_folds(y, folds, 0, 1)[0][0])   # seeded: repeats
