@@ -3412,6 +3412,14 @@ def thinned_folds(y, folds, label, as_many_as):
     return thinned
 
 
+def share_restoring_weights(y, folds, thinned, label):
+    """Per fold, {label: w} with w = the class's training rows in `folds` / in `thinned` (thinned_folds): weighted by
+    w, the thinned class keeps its share of the loss, so that only its count of distinct examples falls."""
+    y = np.asarray(y)
+    return [{label: float(np.sum(y[train] == label) / np.sum(y[kept] == label))}
+            for (train, _), (kept, _) in zip(folds, thinned)]
+
+
 def subset_comparison(all_rows, model, baseline, rows, metric):
     """`model` − `baseline` in `metric` on the rows of a subset only (`rows`: a boolean mask over all rows), fold by
     fold: each fold scores its test rows that lie in the subset, and Nadeau and Bengio's correction uses the subset's
@@ -3720,8 +3728,8 @@ def plot_lever_intervals(panels):
         ax.set_xlabel(f"lever minus the model it changes, {unit} (95 % interval)", fontsize=9)
     shown = [word for word in LEVER_COLOURS if any(row["verdict"] == word for rows, _ in panels.values()
                                                    for row in rows)]
-    names = {"above": "ahead beyond noise", "below": "behind beyond noise", "within noise": "within noise",
-             "identical": "identical on every fold"}
+    names = {"above": "above: interval above zero", "below": "below: interval below zero",
+             "within noise": "within noise", "identical": "identical on every fold"}
     figure.legend([Line2D([], [], color=LEVER_COLOURS[word], linewidth=2) for word in shown],
                   [names[word] for word in shown], fontsize=10, loc="upper center", ncol=4, frameon=False)
     figure.tight_layout(rect=(0, 0, 1, 0.95))

@@ -107,3 +107,14 @@ def test_thinned_folds_cut_one_class_to_another_s_count_and_keep_the_test_parts(
         assert np.array_equal(kept[y[kept] != 0], train[y[train] != 0])   # every other row kept
         assert set(kept) <= set(train)
     assert np.array_equal(thinned[0][0], helpers.thinned_folds(y, folds, 0, 1)[0][0])   # seeded: repeats
+
+
+def test_share_restoring_weights_give_the_thinned_class_its_full_weight_back():
+    y = np.array([0] * 30 + [1] * 5 + [2] * 15)
+    folds = [(np.arange(0, 40), np.arange(40, 50)), (np.arange(10, 50), np.arange(0, 10))]
+    thinned = helpers.thinned_folds(y, folds, label=0, as_many_as=1)
+    for (train, _), (kept, _), weights in zip(folds, thinned, helpers.share_restoring_weights(y, folds, thinned, 0)):
+        assert set(weights) == {0}
+        # Weighted, the thinned class counts as many rows as it had before thinning; the others are untouched.
+        assert weights[0] * np.sum(y[kept] == 0) == pytest.approx(np.sum(y[train] == 0))
+    assert helpers.share_restoring_weights(y, folds, thinned, 0)[0][0] == pytest.approx(30 / 5)
