@@ -3379,6 +3379,15 @@ def distinct_trainings(sweep, metric, hyperparameters=SWEEP_HYPERPARAMETERS):
 APPLIES = {"batch_size": lambda table: table.optimizer.isin(["mini_batch_gd", "momentum", "adam"])}
 
 
+def batch_size_shown(records):
+    """Sweep records for a table, the batch size written 'any' where the optimizer ignores it (APPLIES): such a
+    training stands for every batch size of the grid."""
+    table = pd.DataFrame(records)
+    used = APPLIES["batch_size"](table)
+    table["batch_size"] = [str(size) if uses else "any" for size, uses in zip(table.batch_size, used)]
+    return table.to_dict("records")
+
+
 def clustered_interval(model_scores, baseline_scores, clusters, over, confidence=0.95):
     """seeds_and_rows_interval with the rows of a cluster (a track and its copies) as one unit: the rows part is the
     cluster-robust variance of the mean, C/(C−1) · Σ_c (Σ_{i∈c} (d_i − d̄))² / N² over C clusters of N rows (with one

@@ -118,3 +118,9 @@ def test_share_restoring_weights_give_the_thinned_class_its_full_weight_back():
         # Weighted, the thinned class counts as many rows as it had before thinning; the others are untouched.
         assert weights[0] * np.sum(y[kept] == 0) == pytest.approx(np.sum(y[train] == 0))
     assert helpers.share_restoring_weights(y, folds, thinned, 0)[0][0] == pytest.approx(30 / 5)
+
+
+def test_batch_size_shown_writes_any_where_the_optimizer_ignores_it():
+    records = [{"optimizer": "sgd", "batch_size": 16}, {"optimizer": "mini_batch_gd", "batch_size": 32},
+               {"optimizer": "batch_gd", "batch_size": 64}]
+    assert [row["batch_size"] for row in helpers.batch_size_shown(records)] == ["any", "32", "any"]
