@@ -3663,7 +3663,7 @@ def plot_effect_curves(histories, loss_name, metric="accuracy", title=None, smoo
     stays on the axes without squashing the others; the noisy validation metric is a `smooth`-epoch moving average,
     so that overlapping runs can be told apart."""
     import matplotlib.pyplot as plt
-    figure, axes = plt.subplots(1, 3, figsize=(15, 3.9))
+    figure, axes = plt.subplots(1, 3, figsize=(12, 3.6))    # narrow enough that its text stays legible at page width
     for label, history in histories.items():
         averaged = pd.Series(history[f"val_{metric}"]).rolling(smooth, min_periods=1).mean()
         for ax, values in zip(axes, (history["train_loss"], history["val_loss"], averaged)):
@@ -3673,11 +3673,10 @@ def plot_effect_curves(histories, loss_name, metric="accuracy", title=None, smoo
             # The same epoch on the accuracy curve: what stopping at the lowest loss would keep.
             ax.plot(history["epoch"][lowest], values[lowest], "o", color=line.get_color(), markersize=7,
                     markeredgecolor="black", alpha=0.85)
-    names = (f"training {loss_name}", f"validation {loss_name}", f"validation {metric}")
-    for ax, name in zip(axes, names):
-        ax.set(xlabel="epoch", ylabel=name + (" (log scale)" if ax is not axes[2] else ""), title=name)
-    axes[1].set_title(f"validation {loss_name} (dot: its lowest)")
-    axes[2].set_title(f"validation {metric}, {smooth}-epoch average (dot: at the lowest loss)")
+    titles = (f"training {loss_name}", f"validation {loss_name} (dot: lowest)",
+              f"validation {metric}, {smooth}-epoch mean\n(dot: at the lowest loss)")
+    for ax, title_text, scale in zip(axes, titles, ("log scale", "log scale", None)):
+        ax.set(xlabel="epoch", ylabel=scale, title=title_text)
     from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
     for ax in axes[:2]:
         ax.set_yscale("log")
