@@ -3388,6 +3388,13 @@ def batch_size_shown(records):
     return table.to_dict("records")
 
 
+def best_on_validation(candidates, X_train, y_train, X_val, y_val):
+    """The candidate (unfitted) whose `score` on the validation rows is highest, each fitted on the training rows;
+    a tie goes to the earlier one, so the candidates' order decides it."""
+    scores = [clone(candidate).fit(X_train, y_train).score(X_val, y_val) for candidate in candidates]
+    return candidates[int(np.argmax(scores))]
+
+
 def clustered_interval(model_scores, baseline_scores, clusters, over, confidence=0.95):
     """seeds_and_rows_interval with the rows of a cluster (a track and its copies) as one unit: the rows part is the
     cluster-robust variance of the mean, C/(C−1) · Σ_c (Σ_{i∈c} (d_i − d̄))² / N² over C clusters of N rows (with one

@@ -124,3 +124,16 @@ def test_batch_size_shown_writes_any_where_the_optimizer_ignores_it():
     records = [{"optimizer": "sgd", "batch_size": 16}, {"optimizer": "mini_batch_gd", "batch_size": 32},
                {"optimizer": "batch_gd", "batch_size": 64}]
     assert [row["batch_size"] for row in helpers.batch_size_shown(records)] == ["any", "32", "any"]
+
+
+def test_best_on_validation_picks_the_highest_validation_score_and_the_first_of_a_tie():
+    rng = np.random.default_rng(0)
+    X_train, X_val = rng.normal(size=(60, 2)), rng.normal(size=(30, 2))
+    y_train, y_val = (X_train[:, 0] > 0).astype(int), (X_val[:, 0] > 0).astype(int)
+    candidates = [helpers.KNN(k) for k in (59, 1, 3)]
+    scores = [helpers.KNN(k).fit(X_train, y_train).score(X_val, y_val) for k in (59, 1, 3)]
+    chosen = helpers.best_on_validation(candidates, X_train, y_train, X_val, y_val)
+    assert chosen is candidates[int(np.argmax(scores))]
+    assert not hasattr(chosen, "classes_")                       # returned unfitted: the caller refits it
+    twins = [helpers.KNN(3), helpers.KNN(3)]
+    assert helpers.best_on_validation(twins, X_train, y_train, X_val, y_val) is twins[0]
