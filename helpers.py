@@ -3395,6 +3395,15 @@ def best_on_validation(candidates, X_train, y_train, X_val, y_val):
     return candidates[int(np.argmax(scores))]
 
 
+def alike_candidates(table, score_columns, setting_columns):
+    """Pairs of candidates (by `cv_rank`) whose scores agree in every score column, with the settings they differ in:
+    two trainings that differ only in a budget neither reaches score alike, and are one training there."""
+    return [(first["cv_rank"], second["cv_rank"],
+             [column for column in setting_columns if first[column] != second[column]])
+            for index, first in enumerate(table) for second in table[index + 1:]
+            if all(first[column] == second[column] for column in score_columns)]
+
+
 def clustered_interval(model_scores, baseline_scores, clusters, over, confidence=0.95):
     """seeds_and_rows_interval with the rows of a cluster (a track and its copies) as one unit: the rows part is the
     cluster-robust variance of the mean, C/(C−1) · Σ_c (Σ_{i∈c} (d_i − d̄))² / N² over C clusters of N rows (with one
@@ -3687,7 +3696,10 @@ def plot_effect_curves(histories, loss_name, metric="accuracy", title=None, smoo
     from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
     for ax in axes[:2]:
         ax.set_yscale("log")
-        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 1.2, 1.5, 2.0, 3.0, 5.0, 7.0)))
+        low, high = ax.get_ylim()
+        # 1.2 labels a narrow span usefully, but on a wide one it crowds 1.0.
+        steps = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if high / low > 4 else (1.0, 1.2, 1.5, 2.0, 3.0, 5.0, 7.0)
+        ax.yaxis.set_major_locator(LogLocator(subs=steps))
         ax.yaxis.set_major_formatter(ScalarFormatter())
         ax.yaxis.set_minor_formatter(NullFormatter())       # labelled steps far enough apart not to overlap
         ax.ticklabel_format(axis="y", style="plain")

@@ -137,3 +137,12 @@ def test_best_on_validation_picks_the_highest_validation_score_and_the_first_of_
     assert not hasattr(chosen, "classes_")                       # returned unfitted: the caller refits it
     twins = [helpers.KNN(3), helpers.KNN(3)]
     assert helpers.best_on_validation(twins, X_train, y_train, X_val, y_val) is twins[0]
+
+
+def test_alike_candidates_names_the_pairs_that_score_alike_and_what_sets_them_apart():
+    table = [{"cv_rank": 1, "epochs": 200, "activation": "tanh", "cv_mean": 0.85, "cv_std": 0.06},
+             {"cv_rank": 3, "epochs": 200, "activation": "relu", "cv_mean": 0.84, "cv_std": 0.06},
+             {"cv_rank": 4, "epochs": 100, "activation": "relu", "cv_mean": 0.84, "cv_std": 0.06},
+             {"cv_rank": 2, "epochs": 100, "activation": "tanh", "cv_mean": 0.85, "cv_std": 0.07}]
+    assert helpers.alike_candidates(table, ["cv_mean", "cv_std"], ["epochs", "activation"]) == [(3, 4, ["epochs"])]
+    assert helpers.alike_candidates(table[:2], ["cv_mean", "cv_std"], ["epochs"]) == []
