@@ -3691,7 +3691,7 @@ def plot_effect_curves(histories, loss_name, metric="accuracy", title=None, smoo
                     markeredgecolor="black", alpha=0.85)
     titles = (f"training {loss_name}", f"validation {loss_name} (dot: lowest)",
               f"validation {metric}, {smooth}-epoch mean\n(dot: at the lowest loss)")
-    for ax, title_text, scale in zip(axes, titles, ("log scale", "log scale", None)):
+    for ax, title_text, scale in zip(axes, titles, (f"{loss_name}, log scale", f"{loss_name}, log scale", metric)):
         ax.set(xlabel="epoch", ylabel=scale, title=title_text)
     from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
     for ax in axes[:2]:
@@ -3719,7 +3719,8 @@ def lever_panels(summaries):
             for _, summary in summaries if summary.get("levers")}
 
 
-LEVER_COLOURS = {"above": "#2e7d32", "below": "#c62828", "within noise": "#757575", "identical": "#64b5f6"}
+LEVER_COLOURS = {"above": "#2e7d32", "below": "#c62828", "within noise": "#757575", "identical": "#64b5f6",
+                 "picked on these folds": "#ef6c00"}      # a combination chosen on the folds that score it: no verdict
 
 
 def plot_lever_intervals(panels):
@@ -3756,7 +3757,8 @@ def plot_lever_intervals(panels):
     shown = [word for word in LEVER_COLOURS if any(row["verdict"] == word for rows, _ in panels.values()
                                                    for row in rows)]
     names = {"above": "above: interval above zero", "below": "below: interval below zero",
-             "within noise": "within noise", "identical": "identical on every fold"}
+             "within noise": "within noise", "identical": "identical on every fold",
+             "picked on these folds": "picked on the folds that score it: no verdict"}
     figure.legend([Line2D([], [], color=LEVER_COLOURS[word], linewidth=2) for word in shown],
                   [names[word] for word in shown], fontsize=10, loc="upper center", ncol=4, frameon=False)
     figure.tight_layout(rect=(0, 0, 1, 0.95))
