@@ -146,3 +146,16 @@ def test_alike_candidates_names_the_pairs_that_score_alike_and_what_sets_them_ap
              {"cv_rank": 2, "epochs": 100, "activation": "tanh", "cv_mean": 0.85, "cv_std": 0.07}]
     assert helpers.alike_candidates(table, ["cv_mean", "cv_std"], ["epochs", "activation"]) == [(3, 4, ["epochs"])]
     assert helpers.alike_candidates(table[:2], ["cv_mean", "cv_std"], ["epochs"]) == []
+
+
+def test_effect_curves_drop_the_crowded_log_tick_on_a_wide_loss_span():
+    import matplotlib
+    matplotlib.use("Agg")
+    epochs = list(range(1, 51))
+    wide = {"epoch": epochs, "train_loss": list(np.geomspace(1.3, 0.1, 50)),
+            "val_loss": list(np.geomspace(1.2, 0.9, 50)), "val_accuracy": [0.5] * 50}
+    figure = helpers.plot_effect_curves({"run": wide}, "cross-entropy")
+    training_ticks = figure.axes[0].yaxis.get_major_locator().tick_values(*figure.axes[0].get_ylim())
+    validation_ticks = figure.axes[1].yaxis.get_major_locator().tick_values(*figure.axes[1].get_ylim())
+    assert not np.any(np.isclose(training_ticks, 1.2))          # 1.2 beside 1.0 overlapped on a tenfold span
+    assert np.any(np.isclose(validation_ticks, 1.2))            # a narrow span keeps it
