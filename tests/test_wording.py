@@ -28,16 +28,23 @@ def typed_digits(text):
     text = re.sub(r"\$[^$]+\$", "", text)
     text = re.sub(r"(?m)^#+ (A\.)?[\d.–]+ ", "", text)
     text = re.sub(r"(?i)(figures?|sections?|appendix)\s+(A\.)?[\d.–]+", "", text)   # names of parts, like headings
+    text = re.sub(r"\bA\.\d+(\.\d+)*", "", text)                 # an appendix part named alone: (A.2.3)
     text = re.sub(r"95 %\s+(t-)?interval", "", text)                 # the confidence level the noise rule states
     text = re.sub(r"(et al\.|[A-Z][\w.]*,?)\s+(19|20)\d\d\b", "", text)   # citations' years (NeurIPS 2021)
     return re.findall(r"\d", text)
+
+
+def is_show(node):
+    """A call of helpers.show, as `helpers.show(...)` or, imported, as `show(...)`."""
+    return isinstance(node, ast.Call) and (getattr(node.func, "attr", None) == "show"
+                                           or getattr(node.func, "id", None) == "show")
 
 
 def shown_literals(source):
     """The literal text of every f-string passed to helpers.show in a code cell."""
     literals = []
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "show":
+        if is_show(node):
             for argument in node.args:
                 if isinstance(argument, ast.JoinedStr):
                     literals += [part.value for part in argument.values if isinstance(part, ast.Constant)]
@@ -53,6 +60,20 @@ def test_the_report_prose_types_no_numbers(path):
         texts = [cell.source] if cell.cell_type == "markdown" else shown_literals(cell.source)
         for text in texts:
             assert typed_digits(text) == [], (path.name, text[:200])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_no_shown_sentence_reads_within_noise_as_equivalence(path):
+    """An interval holding zero is 'within noise', never equality: no shown sentence, in any branch of its f-string,
+    says two methods do 'equally well' or are 'equivalent' (notebook 04 once did for a tie it never printed)."""
+    for cell in report_cells(path):
+        texts = [cell.source] if cell.cell_type == "markdown" else [
+            node.value for call in ast.walk(ast.parse(cell.source))
+            if is_show(call)
+            for argument in call.args for node in ast.walk(argument)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+        for text in texts:
+            assert not re.search(r"(?i)equally (well|good)|(?<!not )\bequivalen", text), (path.name, text[:200])
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
