@@ -3965,6 +3965,15 @@ def reversed_comparison(comparison):
                if "verdict" in comparison else {})}
 
 
+def reproduced(theirs, ours, over, digits=3):
+    """Whether one of the original's figures lies inside the range [min, max] that `ours` (the same configuration's
+    scores over folds, splits or trainings, named by `over`) spans: 'yes: inside our 10 splits (0.364 to 0.883)'.
+    The range is rounded as printed, so that the verdict agrees with the figures a reader sees."""
+    low, high = round(float(np.min(ours)), digits), round(float(np.max(ours)), digits)
+    place = "yes: inside" if low <= theirs <= high else "no: above" if theirs > high else "no: below"
+    return f"{place} our {over} ({number(low, digits)} to {number(high, digits)})"
+
+
 def comparison_rows(comparisons, points=False, digits=3):
     """Records for a table of comparisons (model − baseline): the pair, the difference, its 95 % interval and the
     verdict, so that prose need not repeat them."""

@@ -214,3 +214,12 @@ def test_a_reversed_comparison_swaps_the_names_and_the_signs():
     assert (reversed_["model"], reversed_["baseline"]) == ("MSE", "BCE")
     assert (reversed_["difference"], reversed_["low"], reversed_["high"]) == (-0.008, -0.031, 0.015)
     assert helpers.reversed_comparison({**comparison, "low": 0.001, "verdict": "above"})["verdict"] == "below"
+
+
+@pytest.mark.parametrize("theirs, text", [(0.832, "yes: inside our 10 splits (0.364 to 0.883)"),
+                                          (0.364, "yes: inside our 10 splits (0.364 to 0.883)"),
+                                          (0.900, "no: above our 10 splits (0.364 to 0.883)"),
+                                          (0.200, "no: below our 10 splits (0.364 to 0.883)")])
+def test_a_figure_of_the_original_is_reproduced_when_our_runs_span_it(theirs, text):
+    ours = [0.5, 0.3643661519763358, 0.8829392178306485, 0.7]
+    assert helpers.reproduced(theirs, ours, "10 splits") == text
