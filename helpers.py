@@ -3965,13 +3965,18 @@ def reversed_comparison(comparison):
                if "verdict" in comparison else {})}
 
 
-def reproduced(theirs, ours, over, digits=3):
-    """Whether one of the original's figures lies inside the range [min, max] that `ours` (the same configuration's
-    scores over folds, splits or trainings, named by `over`) spans: 'yes: inside our 10 splits (0.364 to 0.883)'.
-    The range is rounded as printed, so that the verdict agrees with the figures a reader sees."""
-    low, high = round(float(np.min(ours)), digits), round(float(np.max(ours)), digits)
+def reproduced(theirs, ours, over, digits=3, bounds=(-np.inf, np.inf)):
+    """Whether one of the original's figures lies inside the 95 % prediction interval of one more run, from `ours`
+    (the same setting's scores over folds, splits or trainings, named by `over`): mean ± t · sd · √(1 + 1/n), cut to
+    the metric's `bounds`: 'yes: inside the 95 % prediction interval of our 10 splits (0.275 to 1.000)'. The interval
+    is rounded as printed, so that the verdict agrees with the figures a reader sees."""
+    from scipy import stats
+    ours = np.asarray(ours, dtype=float)
+    margin = stats.t.ppf(0.975, len(ours) - 1) * ours.std(ddof=1) * np.sqrt(1 + 1 / len(ours))
+    low = round(float(max(ours.mean() - margin, bounds[0])), digits)
+    high = round(float(min(ours.mean() + margin, bounds[1])), digits)
     place = "yes: inside" if low <= theirs <= high else "no: above" if theirs > high else "no: below"
-    return f"{place} our {over} ({number(low, digits)} to {number(high, digits)})"
+    return f"{place} the 95 % prediction interval of our {over} ({number(low, digits)} to {number(high, digits)})"
 
 
 def comparison_rows(comparisons, points=False, digits=3):
