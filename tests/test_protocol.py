@@ -57,6 +57,9 @@ def test_identical_rows_hash_alike():
 def test_decay_epochs_is_where_the_loss_has_fallen_most_of_the_way():
     history = {"val_loss": [1.0, 0.6, 0.3, 0.15, 0.1, 0.12]}
     assert helpers.decay_epochs(history, 0.9) == 4          # 1 − 0.9·(1 − 0.1) = 0.19, first reached by 0.15
+    # Interpolated: 0.19 lies 0.11 / 0.15 of the way from epoch 3 (0.3) to epoch 4 (0.15).
+    assert helpers.decay_epochs(history, 0.9, interpolate=True) == pytest.approx(3 + 0.11 / 0.15)
+    assert helpers.decay_epochs({"val_loss": [0.1, 0.2, 0.3]}, 0.9, interpolate=True) == 1   # lowest at once
 
 
 def test_a_claim_over_folds_averages_its_pairs_fold_by_fold_and_corrects_for_overlap():
