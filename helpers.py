@@ -3775,7 +3775,8 @@ METRIC_LABELS = {"val_r2": "validation R²", "val_accuracy": "validation accurac
 
 
 def plot_sweep_effects(table, parameters, metric, title=None, everything=None):
-    """One panel per hyperparameter: the distribution of `metric` at each of its values, best median first, over the
+    """One panel per hyperparameter: the distribution of `metric` at each of its values, highest mean first (the
+    order of the effect tables; the mean marked by a diamond), over the
     sweep runs where it applies (the batch size only for optimizers that use one, as hyperparameter_effects counts
     them). With `everything`, the trainings `table` was drawn from, each value is labelled 'n of m': how many of its
     trainings the panel shows."""
@@ -3791,8 +3792,9 @@ def plot_sweep_effects(table, parameters, metric, title=None, everything=None):
     for ax, name in zip(axes.flat, parameters):
         applies = _where_it_applies(table, name)           # the batch size: only trainings that use one
         panel = applies.assign(**{name: applies[name].astype(str)})
-        order = list(panel.groupby(name)[metric].median().sort_values(ascending=False).index)   # best median first
-        sns.boxplot(data=panel, x=name, y=metric, ax=ax, order=order, color="#cfe0f3", fliersize=0)
+        order = list(panel.groupby(name)[metric].mean().sort_values(ascending=False).index)     # highest mean first
+        sns.boxplot(data=panel, x=name, y=metric, ax=ax, order=order, color="#cfe0f3", fliersize=0, showmeans=True,
+                    meanprops={"marker": "D", "markerfacecolor": "white", "markeredgecolor": "black", "markersize": 6})
         sns.stripplot(data=panel, x=name, y=metric, ax=ax, order=order, size=2.5, alpha=0.5, color="#1f4e79")
         if everything is None:
             ax.tick_params(axis="x", rotation=30)

@@ -123,7 +123,17 @@ def test_a_shorter_budget_reuses_a_longer_run_only_when_that_stopped_in_time():
     assert list(table.epochs) == [100, 200, 100, 200] and list(table.epochs_run) == [40, 40, 100, 150]
 
 
-def test_the_sweep_figure_orders_values_by_median_and_counts_what_it_leaves_out():
+def test_the_sweep_figure_orders_values_by_mean_as_the_effect_tables_do():
+    import matplotlib
+    matplotlib.use("Agg")
+    import pandas as pd
+    # relu: mean 0.4, median 0.2; tanh: mean and median 0.3. By median tanh would come first.
+    table = pd.DataFrame({"activation": ["relu"] * 3 + ["tanh"] * 3, "val_r2": [0.1, 0.2, 0.9, 0.3, 0.3, 0.3]})
+    figure = helpers.plot_sweep_effects(table, ["activation"], "val_r2")
+    assert [tick.get_text() for tick in figure.axes[0].get_xticklabels()] == ["relu", "tanh"]
+
+
+def test_the_sweep_figure_counts_what_it_leaves_out():
     import matplotlib
     matplotlib.use("Agg")
     import pandas as pd
