@@ -3979,16 +3979,16 @@ def reproduced(theirs, ours, over, digits=3, bounds=(-np.inf, np.inf)):
     """Whether one of the original's figures lies inside the 95 % prediction interval of one more run, from `ours`
     (the same setting's scores over folds, splits or trainings, named by `over`): mean ± t · sd · √(1 + 1/n), cut to
     the metric's `bounds`; with the original minus our mean, so that a reader sees the gap as well as the interval:
-    'yes: inside 0.275 to 1.000 (our 10 splits); original − our mean +0.111'. The interval is rounded as printed, so
-    that the verdict agrees with the figures a reader sees."""
+    'yes: inside 0.275 to 1.000 (prediction interval, our 10 splits); original − our mean +0.111'. The interval is
+    rounded as printed, so that the verdict agrees with the figures a reader sees."""
     from scipy import stats
     ours = np.asarray(ours, dtype=float)
     margin = stats.t.ppf(0.975, len(ours) - 1) * ours.std(ddof=1) * np.sqrt(1 + 1 / len(ours))
     low = round(float(max(ours.mean() - margin, bounds[0])), digits)
     high = round(float(min(ours.mean() + margin, bounds[1])), digits)
     place = "yes: inside" if low <= theirs <= high else "no: above" if theirs > high else "no: below"
-    return (f"{place} {number(low, digits)} to {number(high, digits)} (our {over}); original − our mean "
-            f"{signed(theirs - ours.mean(), digits=digits)}")
+    return (f"{place} {number(low, digits)} to {number(high, digits)} (prediction interval, our {over}); original − "
+            f"our mean {signed(theirs - ours.mean(), digits=digits)}")
 
 
 def comparison_rows(comparisons, points=False, digits=3):
