@@ -243,11 +243,13 @@ def test_a_reversed_comparison_swaps_the_names_and_the_signs():
 def test_a_figure_of_the_original_is_reproduced_inside_the_prediction_interval_of_our_runs(theirs, place):
     ours = [0.55, 0.65, 0.6, 0.6]          # mean 0.6, sd 0.0408; t(0.975, 3) · sd · √(1 + 1/4) = 0.1452
     assert helpers.reproduced(theirs, ours, "4 splits", digits=2) == (
-        f"{place} 0.45 to 0.75 (prediction interval, our 4 splits); original − our mean {helpers.signed(theirs - np.mean(ours), digits=2)}")
+        f"{place} 0.45 to 0.75 (prediction interval, our 4 splits); original − our mean "
+        f"{helpers.signed(theirs - np.mean(ours), digits=2)}")
 
 
 def test_the_prediction_interval_is_cut_to_the_metrics_bounds():
-    assert "to 1.000 (prediction interval, our 4 splits)" in helpers.reproduced(0.99, [0.7, 0.9, 0.95, 0.99], "4 splits", bounds=(0, 1))
+    text = helpers.reproduced(0.99, [0.7, 0.9, 0.95, 0.99], "4 splits", bounds=(0, 1))
+    assert "to 1.000 (prediction interval, our 4 splits)" in text
 
 
 def test_tables_print_booleans_as_words():
