@@ -3686,17 +3686,17 @@ def plot_effect_curves(histories, loss_name, metric="accuracy", title=None, smoo
     so that overlapping runs can be told apart."""
     import matplotlib.pyplot as plt
     figure, axes = plt.subplots(1, 3, figsize=(12, 3.6))    # narrow enough that its text stays legible at page width
-    for label, history in histories.items():
+    # One marker shape per run, so that runs whose lowest loss falls at the same epoch stay apart.
+    for (label, history), marker in zip(histories.items(), itertools.cycle("osD^vP")):
         averaged = pd.Series(history[f"val_{metric}"]).rolling(smooth, min_periods=1).mean()
-        for ax, values in zip(axes, (history["train_loss"], history["val_loss"], averaged)):
-            line, = ax.plot(history["epoch"], values, label=label, linewidth=1.2)
         lowest = int(np.argmin(history["val_loss"]))       # the epoch early stopping would keep
+        axes[0].plot(history["epoch"], history["train_loss"], label=label, linewidth=1.2)
+        # The lowest validation loss, and the same epoch on the accuracy curve: what stopping there would keep.
         for ax, values in ((axes[1], history["val_loss"]), (axes[2], averaged)):
-            # The same epoch on the accuracy curve: what stopping at the lowest loss would keep.
-            ax.plot(history["epoch"][lowest], values[lowest], "o", color=line.get_color(), markersize=7,
-                    markeredgecolor="black", alpha=0.85)
-    titles = (f"training {loss_name}", f"validation {loss_name} (dot: lowest)",
-              f"validation {metric}, {smooth}-epoch mean\n(dot: at the lowest loss)")
+            ax.plot(history["epoch"], values, label=label, linewidth=1.2, marker=marker, markevery=[lowest],
+                    markersize=7, markeredgecolor="black")
+    titles = (f"training {loss_name}", f"validation {loss_name} (marker: lowest)",
+              f"validation {metric}, {smooth}-epoch mean\n(marker: at the lowest loss)")
     for ax, title_text, scale in zip(axes, titles, (f"{loss_name}, log scale", f"{loss_name}, log scale", metric)):
         ax.set(xlabel="epoch", ylabel=scale, title=title_text)
     from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
