@@ -3991,6 +3991,13 @@ def reproduced(theirs, ours, over, digits=3, bounds=(-np.inf, np.inf)):
             f"our mean {signed(theirs - ours.mean(), digits=digits)}")
 
 
+def by_mean_within(effects):
+    """hyperparameter_effects' rows, each hyperparameter's values by mean, highest first, as the sweep figures order
+    them; the hyperparameters keep their order."""
+    order = list(dict.fromkeys(row["parameter"] for row in effects))
+    return sorted(effects, key=lambda row: (order.index(row["parameter"]), -row["mean"]))
+
+
 def comparison_rows(comparisons, points=False, digits=3):
     """Records for a table of comparisons (model − baseline): the pair, the difference, its 95 % interval and the
     verdict, so that prose need not repeat them."""

@@ -133,6 +133,16 @@ def test_the_sweep_figure_orders_values_by_mean_as_the_effect_tables_do():
     assert [tick.get_text() for tick in figure.axes[0].get_xticklabels()] == ["relu", "tanh"]
 
 
+def test_the_appendix_sweep_tables_order_each_hyperparameters_values_by_mean_as_the_figures_do():
+    """A.2.3 and A.3.3 sorted by best while Figures 2.3 and 3.2 sort by mean: the same values in two orders."""
+    effects = [{"parameter": "activation", "value": "tanh", "mean": 0.50, "best": 0.90},
+               {"parameter": "activation", "value": "relu", "mean": 0.60, "best": 0.70},
+               {"parameter": "optimizer", "value": "sgd", "mean": 0.40, "best": 0.80},
+               {"parameter": "optimizer", "value": "adam", "mean": 0.45, "best": 0.60}]
+    ordered = helpers.by_mean_within(effects)
+    assert [row["value"] for row in ordered] == ["relu", "tanh", "adam", "sgd"]
+
+
 def test_the_sweep_figure_counts_what_it_leaves_out():
     import matplotlib
     matplotlib.use("Agg")
