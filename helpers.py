@@ -3783,7 +3783,7 @@ def plot_sweep_effects(table, parameters, metric, title=None, everything=None):
     import matplotlib.pyplot as plt
     import seaborn as sns
     n_rows = -(-len(parameters) // 3)          # three panels a row keeps the figure legible on a page
-    figure, axes = plt.subplots(n_rows, min(3, len(parameters)), figsize=(11, 3.3 * n_rows), sharey=True,
+    figure, axes = plt.subplots(n_rows, min(3, len(parameters)), figsize=(11, 2.9 * n_rows), sharey=True,
                                 squeeze=False)
     for ax in axes.flat[len(parameters):]:
         ax.axis("off")
