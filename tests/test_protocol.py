@@ -162,3 +162,13 @@ def test_effect_curves_drop_the_crowded_log_tick_on_a_wide_loss_span():
     validation_ticks = figure.axes[1].yaxis.get_major_locator().tick_values(*figure.axes[1].get_ylim())
     assert not np.any(np.isclose(training_ticks, 1.2))          # 1.2 beside 1.0 overlapped on a tenfold span
     assert np.any(np.isclose(validation_ticks, 1.2))            # a narrow span keeps it
+
+
+def test_the_mse_bce_comparisons_over_re_split_seeds_are_corrected_for_their_shared_rows():
+    """Each seed re-splits the same non-test rows, so its trainings share most rows: section 3.5's MSE − BCE
+    intervals were plain t-intervals over the seeds, too narrow, until Nadeau and Bengio's correction was applied."""
+    convergence = helpers.read_results("03_mse_vs_bce")["convergence"]
+    comparisons = [convergence["mse_minus_bce"], convergence["validation_mse_minus_bce"],
+                   *convergence["by_tolerance"], *convergence["per_rate"]]
+    for comparison in comparisons:
+        assert comparison["over"].endswith("seeds, corrected"), comparison["over"]
