@@ -3407,7 +3407,9 @@ def alike_candidates(table, score_columns, setting_columns):
 def clustered_interval(model_scores, baseline_scores, clusters, over, confidence=0.95):
     """seeds_and_rows_interval with the rows of a cluster (a track and its copies) as one unit: the rows part is the
     cluster-robust variance of the mean, C/(C−1) · Σ_c (Σ_{i∈c} (d_i − d̄))² / N² over C clusters of N rows (with one
-    row per cluster, var(d)/N as before), so that rows whose predictions move together do not narrow the interval."""
+    row per cluster, var(d)/N as before), so that rows whose predictions move together do not narrow the interval.
+    Its Welch–Satterthwaite degrees of freedom are returned as 'freedom', so that the interval can be read back as a
+    test (section 6's multiplicity check)."""
     from scipy import stats
     differences = np.atleast_2d(np.asarray(model_scores, float)) - np.asarray(baseline_scores, float)
     seeds, n_rows = differences.shape
@@ -3422,7 +3424,7 @@ def clustered_interval(model_scores, baseline_scores, clusters, over, confidence
     freedom = (rows_part + seeds_part) ** 2 / (rows_part ** 2 / (n_clusters - 1)
                                                + (seeds_part ** 2 / (seeds - 1) if seeds > 1 else 0.0))
     margin = float(stats.t.ppf(0.5 + confidence / 2, freedom) * np.sqrt(rows_part + seeds_part))
-    return {"difference": mean, "low": mean - margin, "high": mean + margin, "over": over}
+    return {"difference": mean, "low": mean - margin, "high": mean + margin, "over": over, "freedom": float(freedom)}
 
 
 def thinned_folds(y, folds, label, as_many_as):

@@ -100,6 +100,17 @@ def test_a_clustered_interval_matches_the_row_interval_for_singletons_and_widens
         helpers.clustered_interval(model, baseline, np.arange(10), "")
 
 
+def test_a_clustered_interval_reports_the_degrees_of_freedom_it_used():
+    rng = np.random.default_rng(1)
+    baseline = rng.random(300) < 0.5
+    # Seeds that agree leave only the rows part: C − 1 degrees of freedom over C clusters.
+    same_seeds = np.tile(rng.random(300) < 0.6, (3, 1))
+    assert helpers.clustered_interval(same_seeds, baseline, np.arange(300) // 2, "")["freedom"] == pytest.approx(149)
+    # Seeds that differ add a part with seeds − 1: Welch–Satterthwaite lies between the two counts' minimum and sum.
+    varied = helpers.clustered_interval(rng.random((3, 300)) < 0.6, baseline, np.arange(300) // 2, "")
+    assert 2 <= varied["freedom"] <= 151
+
+
 def test_thinned_folds_cut_one_class_to_another_s_count_and_keep_the_test_parts():
     y = np.array([0] * 30 + [1] * 5 + [2] * 15)
     folds = [(np.arange(0, 40), np.arange(40, 50)), (np.arange(10, 50), np.arange(0, 10))]
