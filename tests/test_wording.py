@@ -114,7 +114,8 @@ def test_the_committed_report_and_readme_carry_the_committed_results():
     assert SUMMARIES
     for _, summary in SUMMARIES:
         for row in summary.get("headline", []):
-            line = "| " + " | ".join(row.values()) + " |"
+            # The row's comparison is data for section 6's multiplicity mark, not a cell.
+            line = "| " + " | ".join(value for value in row.values() if isinstance(value, str)) + " |"
             assert line in readme and line in report, line
         assert summary["finding"] in report
         for row in summary.get("original", []):
